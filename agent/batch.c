@@ -1,0 +1,113 @@
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_JSON, S_ID, S_TIME, S_WORKLOAD, S_OPERATION, S_USER, S_IP, S_CATEGORY, S_SOURCE,
+       S_CTYPE, S_TENANT, S_CONTROLS, AX_BATCH_STRINGS };
+
+void ax_batch_builder_init(struct ax_batch_builder *b, size_t max_bytes)
+{
+	memset(b, 0, sizeof(*b));
+	ax_buf_init(&b->data, max_bytes);
+}
+
+void ax_batch_builder_finish(struct ax_batch_builder *b)
+{
+	ax_buf_finish(&b->data);
+	free(b->records);
+	free(b->offsets);
+	free(b->controls);
+	memset(b, 0, sizeof(*b));
+}
+
+void ax_batch_builder_clear(struct ax_batch_builder *b)
+{
+	ax_buf_clear(&b->data);
+	b->count = 0;
+	b->ncontrols = 0;
+}
+
+static ax_err grow(struct ax_batch_builder *b, size_t ncontrols)
+{
+	if (b->count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct ax_record *r = realloc(b->records, cap * sizeof(*r));
+		if (r)
+			b->records = r;
+		size_t *o = realloc(b->offsets, cap * AX_BATCH_STRINGS * sizeof(*o));
+		if (o)
+			b->offsets = o;
+		if (!r || !o)
+			return AX_ERR_NOMEM;
+		b->cap = cap;
+	}
+	if (b->ncontrols + ncontrols > b->controls_cap) {
+		size_t cap = (b->ncontrols + ncontrols) * 2;
+		const char **c = realloc(b->controls, cap * sizeof(*c));
+		if (!c)
+			return AX_ERR_NOMEM;
+		b->controls = c;
+		b->controls_cap = cap;
+	}
+	return AX_OK;
+}
+
+static ax_err add_string(struct ax_batch_builder *b, const char *s, size_t len, size_t *off)
+{
+	*off = b->data.len;
+	ax_err err = ax_buf_add(&b->data, s, len);
+	return err ? err : ax_buf_addc(&b->data, '\0');
+}
+
+ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *r)
+{
+	ax_err err = grow(b, r->ncontrols);
+	if (err)
+		return err;
+	size_t mark = b->data.len;
+	size_t *off = &b->offsets[b->count * AX_BATCH_STRINGS];
+	const char *strings[] = {
+		[S_ID] = r->id, [S_TIME] = r->creation_time, [S_WORKLOAD] = r->workload,
+		[S_OPERATION] = r->operation, [S_USER] = r->user, [S_IP] = r->client_ip,
+		[S_CATEGORY] = r->category, [S_SOURCE] = r->source, [S_CTYPE] = r->content_type,
+		[S_TENANT] = r->tenant,
+	};
+	err = add_string(b, r->json, r->len, &off[S_JSON]);
+	for (int i = S_ID; !err && i < S_CONTROLS; i++)
+		err = add_string(b, strings[i], strlen(strings[i]), &off[i]);
+	if (err) {
+		b->data.len = mark; /* the batch stays as it was */
+		return err;
+	}
+	/* Control ids point into the catalog, which outlives every batch. */
+	off[S_CONTROLS] = b->ncontrols;
+	memcpy(b->controls + b->ncontrols, r->controls, r->ncontrols * sizeof(*b->controls));
+	b->ncontrols += r->ncontrols;
+	b->records[b->count] = *r;
+	b->count++;
+	return AX_OK;
+}
+
+void ax_batch_builder_seal(struct ax_batch_builder *b, struct ax_batch *out)
+{
+	for (size_t i = 0; i < b->count; i++) {
+		const size_t *off = &b->offsets[i * AX_BATCH_STRINGS];
+		struct ax_record *r = &b->records[i];
+		const char *d = b->data.data;
+		r->json = d + off[S_JSON];
+		r->id = d + off[S_ID];
+		r->creation_time = d + off[S_TIME];
+		r->workload = d + off[S_WORKLOAD];
+		r->operation = d + off[S_OPERATION];
+		r->user = d + off[S_USER];
+		r->client_ip = d + off[S_IP];
+		r->category = d + off[S_CATEGORY];
+		r->source = d + off[S_SOURCE];
+		r->content_type = d + off[S_CTYPE];
+		r->tenant = d + off[S_TENANT];
+		r->controls = b->controls + off[S_CONTROLS];
+	}
+	out->records = b->records;
+	out->count = b->count;
+}

@@ -1,0 +1,124 @@
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ax_buf_init(struct ax_buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void ax_buf_finish(struct ax_buf *b)
+{
+	free(b->data);
+	ax_buf_init(b, b->max);
+}
+
+ax_err ax_buf_reserve(struct ax_buf *b, size_t extra)
+{
+	if (extra > b->max || b->len > b->max - extra)
+		return AX_ERR_TOO_LARGE;
+	size_t need = b->len + extra + 1; /* room for a terminating NUL */
+	if (need <= b->cap)
+		return AX_OK;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	char *data = realloc(b->data, cap);
+	if (!data)
+		return AX_ERR_NOMEM;
+	b->data = data;
+	b->cap = cap;
+	return AX_OK;
+}
+
+ax_err ax_buf_add(struct ax_buf *b, const void *data, size_t len)
+{
+	ax_err err = ax_buf_reserve(b, len);
+	if (err)
+		return err;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return AX_OK;
+}
+
+ax_err ax_buf_addc(struct ax_buf *b, char c)
+{
+	return ax_buf_add(b, &c, 1);
+}
+
+ax_err ax_buf_adds(struct ax_buf *b, const char *s)
+{
+	return ax_buf_add(b, s, strlen(s));
+}
+
+ax_err ax_buf_addf(struct ax_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return AX_ERR_IO;
+	ax_err err = ax_buf_reserve(b, (size_t)n);
+	if (err)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return AX_OK;
+}
+
+ax_err ax_buf_add_json_str(struct ax_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	/* Worst case every byte becomes \u00XX. */
+	if (len > (b->max / 6))
+		return AX_ERR_TOO_LARGE;
+	ax_err err = ax_buf_reserve(b, len * 6 + 2);
+	if (err)
+		return err;
+	char *out = b->data + b->len;
+	*out++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*out++ = '\\';
+			*out++ = (char)c;
+		} else if (c < 0x20) {
+			*out++ = '\\';
+			switch (c) {
+			case '\n': *out++ = 'n'; break;
+			case '\r': *out++ = 'r'; break;
+			case '\t': *out++ = 't'; break;
+			default:
+				*out++ = 'u';
+				*out++ = '0';
+				*out++ = '0';
+				*out++ = hex[c >> 4];
+				*out++ = hex[c & 15];
+			}
+		} else {
+			*out++ = (char)c;
+		}
+	}
+	*out++ = '"';
+	b->len = (size_t)(out - b->data);
+	return AX_OK;
+}
+
+ax_err ax_buf_cstr(struct ax_buf *b)
+{
+	ax_err err = ax_buf_reserve(b, 0);
+	if (err)
+		return err;
+	b->data[b->len] = '\0';
+	return AX_OK;
+}

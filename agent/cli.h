@@ -1,0 +1,17 @@
+/* cli.h - the subcommands of the annexa program. Each returns the exit code:
+ * 0 ok, 1 runtime failure, 2 usage or config error. */
+#ifndef AX_AGENT_CLI_H
+#define AX_AGENT_CLI_H
+
+#define AX_EXIT_OK 0
+#define AX_EXIT_FAILURE 1
+#define AX_EXIT_USAGE 2
+
+int ax_cmd_map(int argc, char **argv);
+int ax_cmd_check_config(int argc, char **argv);
+int ax_cmd_controls(int argc, char **argv);
+int ax_cmd_options(int argc, char **argv);
+/* The machine's host name, or the configured one. */
+const char *ax_host_name(const char *configured);
+
+#endif

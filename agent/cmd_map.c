@@ -1,0 +1,228 @@
+/* annexa map: stdin JSON lines → stdout enriched JSON lines, no network. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "config.h"
+#include "deadletter.h"
+#include "enrich.h"
+#include "lines.h"
+#include "log.h"
+#include "outputs/output.h"
+#include "rules.h"
+#include "version.h"
+
+#define BATCH_RECORDS 512
+#define BATCH_BYTES (4u << 20)
+
+struct map_run {
+	struct ax_agent_conf agent;
+	struct ax_strlist rule_files;
+	const char *dead_letter;
+	struct ax_rules *rules;
+	struct ax_processor proc;
+	struct ax_deadletter dl;
+	struct ax_batch_builder batch;
+	struct ax_output *out;
+	void *out_conf;
+	struct ax_line_reader lines;
+	struct ax_origin origin;
+	uint64_t records, enriched;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: annexa map [--dead-letter FILE] [--rules FILE]... [--max-record-size SIZE] [--max-depth N]\n"
+		   "Reads Microsoft 365 records as JSON lines on stdin and writes them, enriched with\n"
+		   "their ISO/IEC 27001 controls, to stdout. Bad records go to the dead-letter file.\n");
+}
+
+static int parse_args(struct map_run *m, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dead-letter", required_argument, NULL, 'd' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "max-record-size", required_argument, NULL, 's' },
+		{ "max-depth", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char why[256];
+	const struct ax_option *size_opt = NULL, *depth_opt = NULL;
+	for (const struct ax_option *o = ax_agent_options; o->name; o++) {
+		if (strcmp(o->name, "max_record_size") == 0)
+			size_opt = o;
+		if (strcmp(o->name, "max_depth") == 0)
+			depth_opt = o;
+	}
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char **items;
+		switch (c) {
+		case 'd':
+			m->dead_letter = optarg;
+			break;
+		case 'r':
+			items = realloc(m->rule_files.items, (m->rule_files.count + 1) * sizeof(*items));
+			if (!items)
+				return AX_EXIT_FAILURE;
+			m->rule_files.items = items;
+			items[m->rule_files.count++] = optarg;
+			break;
+		case 's':
+		case 'D':
+			if (ax_option_set(c == 's' ? size_opt : depth_opt, &m->agent, optarg, optarg, why, sizeof(why))) {
+				fprintf(stderr, "annexa map: --%s: %s\n", c == 's' ? "max-record-size" : "max-depth", why);
+				return AX_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(AX_EXIT_OK);
+		default:
+			usage(stderr);
+			return AX_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "annexa map: unexpected argument '%s' (input comes from stdin)\n", argv[optind]);
+		return AX_EXIT_USAGE;
+	}
+	return AX_EXIT_OK;
+}
+
+static int open_output(struct map_run *m)
+{
+	const struct ax_output_ops *ops = ax_output_find("file");
+	ax_err err = AX_ERR_NOMEM;
+	m->out_conf = calloc(1, ops->conf.conf_size);
+	if (m->out_conf && !ax_options_defaults(ops->conf.tables, m->out_conf))
+		m->out = ax_output_create(ops, "stdout", m->out_conf, &err);
+	return m->out ? AX_EXIT_OK : AX_EXIT_FAILURE;
+}
+
+static int setup(struct map_run *m)
+{
+	struct ax_diag diag;
+	ax_diag_init(&diag);
+	m->rules = ax_rules_load(&m->rule_files, &diag);
+	ax_diag_print(&diag, stderr);
+	ax_diag_finish(&diag);
+	if (!m->rules)
+		return AX_EXIT_USAGE;
+	if (ax_processor_init(&m->proc, m->rules, (unsigned)m->agent.max_depth, m->agent.max_record_size) ||
+	    ax_deadletter_open(&m->dl, m->dead_letter) ||
+	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
+		return AX_EXIT_FAILURE;
+	ax_batch_builder_init(&m->batch, BATCH_BYTES + m->agent.max_record_size + (64u << 10));
+	m->origin = (struct ax_origin){
+		.source = "stdin", .type = "map", .host = ax_host_name(m->agent.host), .version = AX_VERSION,
+	};
+	return open_output(m);
+}
+
+static int send_batch(struct map_run *m)
+{
+	if (m->batch.count == 0)
+		return AX_EXIT_OK;
+	struct ax_batch batch;
+	struct ax_output_result result;
+	ax_batch_builder_seal(&m->batch, &batch);
+	ax_output_send(m->out, &batch, &result);
+	ax_batch_builder_clear(&m->batch);
+	return result.status == AX_OUT_OK ? AX_EXIT_OK : AX_EXIT_FAILURE;
+}
+
+static int dead_letter(struct map_run *m, const struct ax_line *line, const char *reason)
+{
+	struct ax_dead_record rec = {
+		.source = m->origin.source, .stage = "decode", .reason = reason,
+		.line = line->number, .offset = line->offset, .length = line->full_len,
+		.raw = line->data, .raw_len = line->len,
+	};
+	return ax_deadletter_write(&m->dl, &rec) ? AX_EXIT_FAILURE : AX_EXIT_OK;
+}
+
+static bool blank(const struct ax_line *line)
+{
+	for (size_t i = 0; i < line->len; i++)
+		if (!strchr(" \t\r", line->data[i]))
+			return false;
+	return !line->oversized;
+}
+
+static int handle_line(struct map_run *m, const struct ax_line *line)
+{
+	if (blank(line))
+		return AX_EXIT_OK;
+	m->records++;
+	if (line->oversized) {
+		char reason[128];
+		snprintf(reason, sizeof(reason), "record of %llu bytes exceeds max_record_size (%llu bytes)",
+			 (unsigned long long)line->full_len, (unsigned long long)m->agent.max_record_size);
+		return dead_letter(m, line, reason);
+	}
+	if (ax_process(&m->proc, line->data, line->len, &m->origin))
+		return dead_letter(m, line, m->proc.reason);
+	m->enriched++;
+	if (ax_batch_builder_add(&m->batch, &m->proc.record))
+		return AX_EXIT_FAILURE;
+	if (m->batch.count >= BATCH_RECORDS || ax_batch_builder_bytes(&m->batch) >= BATCH_BYTES)
+		return send_batch(m);
+	return AX_EXIT_OK;
+}
+
+static int run(struct map_run *m)
+{
+	struct ax_line line;
+	ax_err err;
+	int rc = AX_EXIT_OK;
+	while (rc == AX_EXIT_OK && (err = ax_lines_next(&m->lines, &line)) == AX_OK)
+		rc = handle_line(m, &line);
+	if (rc == AX_EXIT_OK && err != AX_ERR_LAST) {
+		ax_error("map", "cannot read standard input: %s", ax_strerror(err));
+		rc = AX_EXIT_FAILURE;
+	}
+	if (rc == AX_EXIT_OK)
+		rc = send_batch(m);
+	return rc;
+}
+
+static void cleanup(struct map_run *m)
+{
+	ax_output_destroy(m->out);
+	if (m->out_conf)
+		ax_options_free(ax_output_find("file")->conf.tables, m->out_conf);
+	free(m->out_conf);
+	ax_batch_builder_finish(&m->batch);
+	ax_lines_finish(&m->lines);
+	ax_deadletter_close(&m->dl);
+	ax_processor_finish(&m->proc);
+	ax_rules_destroy(m->rules);
+	free(m->rule_files.items);
+	ax_agent_conf_finish(&m->agent);
+}
+
+int ax_cmd_map(int argc, char **argv)
+{
+	struct map_run m = { 0 };
+	if (ax_agent_conf_defaults(&m.agent))
+		return AX_EXIT_FAILURE;
+	int rc = parse_args(&m, argc, argv);
+	if (rc == AX_EXIT_OK)
+		rc = setup(&m);
+	if (rc == AX_EXIT_OK)
+		rc = run(&m);
+	if (m.rules)
+		ax_info("map", "%llu records: %llu enriched, %llu dead-lettered%s%s",
+			(unsigned long long)m.records, (unsigned long long)m.enriched,
+			(unsigned long long)m.dl.count, m.dead_letter ? " to " : "",
+			m.dead_letter ? m.dead_letter : "");
+	cleanup(&m);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/* enrich.h - decode → map → enrich for one raw record.
+ *
+ * Enrichment is a splice: the record's bytes are kept exactly and the
+ * "iso27001" and "annexa" members are inserted before its closing brace. */
+#ifndef AX_AGENT_ENRICH_H
+#define AX_AGENT_ENRICH_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "mapper.h"
+#include "outputs/output.h"
+#include "record.h"
+#include "rules.h"
+
+/* Where records come from: the annexa member of every record. */
+struct ax_origin {
+	const char *source; /* source section name */
+	const char *type;   /* o365 | graph_alerts | graph_audit | file | map */
+	const char *content_type; /* NULL: derived from the record */
+	const char *tenant;       /* NULL: from the record */
+	const char *host;
+	const char *version;
+};
+
+struct ax_processor {
+	const struct ax_rules *rules;
+	struct ax_json_doc *doc;
+	struct ax_event ev;
+	struct ax_mapping mapping;
+	struct ax_buf out;
+	const char *controls[AX_CSET_MAX];
+	struct ax_record record;
+	char ingested_at[32];
+	long long ingested_sec;
+	char reason[256]; /* why the last record failed */
+};
+
+ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
+			 unsigned max_depth, size_t max_record) AX_WARN_UNUSED;
+void ax_processor_finish(struct ax_processor *p);
+/* Decodes, maps and enriches raw; on success p->record describes the
+ * enriched record (valid until the next call). On failure p->reason says why
+ * (AX_ERR_JSON, AX_ERR_TOO_DEEP, AX_ERR_NOT_OBJECT, AX_ERR_TOO_LARGE). */
+ax_err ax_process(struct ax_processor *p, const char *raw, size_t len,
+		  const struct ax_origin *origin) AX_WARN_UNUSED;
+/* Content type of a record when its source does not say (map, file). */
+const char *ax_event_content_type(const struct ax_event *ev);
+
+#endif

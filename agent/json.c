@@ -1,0 +1,312 @@
+#include "json.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yajl/yajl_parse.h>
+
+struct frame {
+	uint32_t node;
+	uint32_t last_child;
+};
+
+struct ax_json_doc {
+	struct ax_jnode *nodes;
+	uint32_t nnodes, node_cap;
+	char *arena;
+	uint32_t arena_len, arena_cap;
+	struct frame *stack;
+	unsigned depth, max_depth;
+	uint32_t pending_key, pending_key_len;
+	unsigned top_values; /* complete top-level values in this parse */
+	bool too_deep, nomem;
+	yajl_handle yajl;
+	char error[160];
+};
+
+static bool grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	if (need > UINT32_MAX / 2)
+		return false;
+	uint32_t cap2 = *cap ? *cap : 64;
+	while (cap2 < need)
+		cap2 *= 2;
+	void *p = realloc(*ptr, (size_t)cap2 * elem);
+	if (!p)
+		return false;
+	*ptr = p;
+	*cap = cap2;
+	return true;
+}
+
+static bool arena_add(struct ax_json_doc *d, const unsigned char *s, size_t len, uint32_t *off)
+{
+	if (len > UINT32_MAX / 4 ||
+	    !grow((void **)&d->arena, &d->arena_cap, d->arena_len + (uint32_t)len + 1, 1)) {
+		d->nomem = true;
+		return false;
+	}
+	*off = d->arena_len;
+	memcpy(d->arena + d->arena_len, s, len);
+	d->arena[d->arena_len + len] = '\0';
+	d->arena_len += (uint32_t)len + 1;
+	return true;
+}
+
+static void value_done(struct ax_json_doc *d)
+{
+	if (d->depth == 0)
+		d->top_values++;
+}
+
+/* Appends a node as the next child of the open container. */
+static struct ax_jnode *add_node(struct ax_json_doc *d, uint8_t type)
+{
+	if (!grow((void **)&d->nodes, &d->node_cap, d->nnodes + 1, sizeof(*d->nodes))) {
+		d->nomem = true;
+		return NULL;
+	}
+	uint32_t idx = d->nnodes++;
+	struct ax_jnode *n = &d->nodes[idx];
+	n->type = type;
+	n->key = d->pending_key;
+	n->key_len = d->pending_key_len;
+	n->str = 0;
+	n->len = 0;
+	n->first = AX_JNONE;
+	n->next = AX_JNONE;
+	d->pending_key = AX_JNONE;
+	d->pending_key_len = 0;
+	if (d->depth > 0) {
+		struct frame *f = &d->stack[d->depth - 1];
+		struct ax_jnode *parent = &d->nodes[f->node];
+		if (f->last_child == AX_JNONE)
+			parent->first = idx;
+		else
+			d->nodes[f->last_child].next = idx;
+		f->last_child = idx;
+		parent->len++;
+	}
+	return n;
+}
+
+static int on_scalar(struct ax_json_doc *d, uint8_t type, const unsigned char *s, size_t len)
+{
+	uint32_t off = 0;
+	if (s && !arena_add(d, s, len, &off))
+		return 0;
+	struct ax_jnode *n = add_node(d, type);
+	if (!n)
+		return 0;
+	n->str = off;
+	n->len = (uint32_t)len;
+	value_done(d);
+	return 1;
+}
+
+static int cb_null(void *ctx)
+{
+	return on_scalar(ctx, AX_J_NULL, NULL, 0);
+}
+
+static int cb_boolean(void *ctx, int value)
+{
+	return on_scalar(ctx, value ? AX_J_TRUE : AX_J_FALSE, NULL, 0);
+}
+
+static int cb_number(void *ctx, const char *s, size_t len)
+{
+	return on_scalar(ctx, AX_J_NUMBER, (const unsigned char *)s, len);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return on_scalar(ctx, AX_J_STRING, s, len);
+}
+
+static int cb_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct ax_json_doc *d = ctx;
+	uint32_t off;
+	if (!arena_add(d, s, len, &off))
+		return 0;
+	d->pending_key = off;
+	d->pending_key_len = (uint32_t)len;
+	return 1;
+}
+
+static int open_container(void *ctx, uint8_t type)
+{
+	struct ax_json_doc *d = ctx;
+	if (d->depth >= d->max_depth) {
+		d->too_deep = true;
+		return 0;
+	}
+	uint32_t idx = d->nnodes;
+	if (!add_node(d, type))
+		return 0;
+	d->stack[d->depth].node = idx;
+	d->stack[d->depth].last_child = AX_JNONE;
+	d->depth++;
+	return 1;
+}
+
+static int close_container(void *ctx)
+{
+	struct ax_json_doc *d = ctx;
+	d->depth--;
+	value_done(d);
+	return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+	return open_container(ctx, AX_J_OBJECT);
+}
+
+static int cb_start_array(void *ctx)
+{
+	return open_container(ctx, AX_J_ARRAY);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_boolean,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_key,
+	.yajl_end_map = close_container,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = close_container,
+};
+
+static bool new_handle(struct ax_json_doc *d)
+{
+	if (d->yajl)
+		yajl_free(d->yajl);
+	d->yajl = yajl_alloc(&callbacks, NULL, d);
+	/* One handle serves many records: it stays between values. */
+	return d->yajl && yajl_config(d->yajl, yajl_allow_multiple_values, 1);
+}
+
+struct ax_json_doc *ax_json_doc_create(unsigned max_depth)
+{
+	struct ax_json_doc *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->max_depth = max_depth;
+	d->stack = calloc(max_depth, sizeof(*d->stack));
+	if (!d->stack || !new_handle(d)) {
+		ax_json_doc_destroy(d);
+		return NULL;
+	}
+	return d;
+}
+
+void ax_json_doc_destroy(struct ax_json_doc *d)
+{
+	if (!d)
+		return;
+	if (d->yajl)
+		yajl_free(d->yajl);
+	free(d->stack);
+	free(d->nodes);
+	free(d->arena);
+	free(d);
+}
+
+static void reset(struct ax_json_doc *d)
+{
+	d->nnodes = 0;
+	d->arena_len = 0;
+	d->depth = 0;
+	d->top_values = 0;
+	d->pending_key = AX_JNONE;
+	d->pending_key_len = 0;
+	d->too_deep = false;
+	d->nomem = false;
+	d->error[0] = '\0';
+}
+
+static ax_err fail(struct ax_json_doc *d, const char *data, size_t len, yajl_status st)
+{
+	ax_err err = AX_ERR_JSON;
+	if (d->too_deep) {
+		snprintf(d->error, sizeof(d->error), "nested deeper than %u levels", d->max_depth);
+		err = AX_ERR_TOO_DEEP;
+	} else if (d->nomem) {
+		snprintf(d->error, sizeof(d->error), "out of memory");
+		err = AX_ERR_NOMEM;
+	} else if (st == yajl_status_error) {
+		unsigned char *msg = yajl_get_error(d->yajl, 0, (const unsigned char *)data, len);
+		size_t n = msg ? strlen((const char *)msg) : 0;
+		while (n > 0 && isspace(msg[n - 1]))
+			msg[--n] = '\0'; /* yajl ends its messages with a newline */
+		snprintf(d->error, sizeof(d->error), "%s (at byte %zu)",
+			 msg ? (const char *)msg : "parse error",
+			 yajl_get_bytes_consumed(d->yajl));
+		if (msg)
+			yajl_free_error(d->yajl, msg);
+	} else {
+		snprintf(d->error, sizeof(d->error), "%s",
+			 d->top_values ? "more than one JSON value" : "incomplete JSON value");
+	}
+	if (!new_handle(d))
+		err = AX_ERR_NOMEM;
+	return err;
+}
+
+ax_err ax_json_parse(struct ax_json_doc *d, const char *data, size_t len)
+{
+	reset(d);
+	yajl_status st = yajl_parse(d->yajl, (const unsigned char *)data, len);
+	if (st != yajl_status_ok || d->depth != 0 || d->top_values != 1 || d->nnodes == 0)
+		return fail(d, data, len, st);
+	return AX_OK;
+}
+
+const char *ax_json_error(const struct ax_json_doc *d)
+{
+	return d->error;
+}
+
+const struct ax_jnode *ax_json_root(const struct ax_json_doc *d)
+{
+	return d->nnodes ? &d->nodes[0] : NULL;
+}
+
+const struct ax_jnode *ax_json_first(const struct ax_json_doc *d, const struct ax_jnode *n)
+{
+	return n->first == AX_JNONE ? NULL : &d->nodes[n->first];
+}
+
+const struct ax_jnode *ax_json_next(const struct ax_json_doc *d, const struct ax_jnode *n)
+{
+	return n->next == AX_JNONE ? NULL : &d->nodes[n->next];
+}
+
+const struct ax_jnode *ax_json_get(const struct ax_json_doc *d, const struct ax_jnode *obj,
+				   const char *key, size_t key_len)
+{
+	if (!obj || obj->type != AX_J_OBJECT)
+		return NULL;
+	for (const struct ax_jnode *c = ax_json_first(d, obj); c; c = ax_json_next(d, c))
+		if (c->key_len == key_len && strncasecmp(d->arena + c->key, key, key_len) == 0)
+			return c;
+	return NULL;
+}
+
+const char *ax_json_text(const struct ax_json_doc *d, const struct ax_jnode *n)
+{
+	return (n->type == AX_J_STRING || n->type == AX_J_NUMBER) ? d->arena + n->str : "";
+}
+
+const char *ax_json_key(const struct ax_json_doc *d, const struct ax_jnode *n)
+{
+	return n->key == AX_JNONE ? "" : d->arena + n->key;
+}

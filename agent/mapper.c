@@ -1,0 +1,326 @@
+#define _GNU_SOURCE /* strcasestr */
+#include "mapper.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_MATCHED 64
+
+struct eval {
+	const struct ax_event *ev;
+	char op[512];       /* lower-case Operation, "" when absent or too long */
+	char workload[128]; /* lower-case Workload, "" when absent */
+	bool workload_present;
+};
+
+static void lower_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = 0; /* longer than any name a rule can carry: matches nothing */
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[n] = '\0';
+}
+
+/* ---- field paths ---- */
+
+/* Receives each value a path resolves to (NULL: a named element without a
+ * value, which still "exists"); returns true to stop early. */
+typedef bool (*visit_fn)(const struct ax_json_doc *doc, const struct ax_jnode *v, void *arg);
+
+static bool walk(const struct ax_json_doc *doc, const struct ax_jnode *node,
+		 const struct ax_path_step *steps, size_t n, visit_fn fn, void *arg)
+{
+	if (n == 0)
+		return fn(doc, node, arg);
+	const struct ax_jnode *x = ax_json_get(doc, node, steps->name, strlen(steps->name));
+	if (!x || x->type == AX_J_NULL)
+		return false;
+	if (!steps->each || x->type != AX_J_ARRAY)
+		return walk(doc, x, steps + 1, n - 1, fn, arg);
+	for (const struct ax_jnode *e = ax_json_first(doc, x); e; e = ax_json_next(doc, e))
+		if (walk(doc, e, steps + 1, n - 1, fn, arg))
+			return true;
+	return false;
+}
+
+/* Parameters.<Name>, ModifiedProperties.<Name>: elements {Name, Value}. */
+static bool visit_named(const struct ax_json_doc *doc, const struct ax_jnode *root,
+			const struct ax_path *p, visit_fn fn, void *arg)
+{
+	const struct ax_jnode *arr = ax_json_get(doc, root, p->array, strlen(p->array));
+	if (!arr || arr->type != AX_J_ARRAY)
+		return false;
+	const char *value_key = p->kind == AX_PATH_NAMEVALUE ? "Value" : p->old_value ? "OldValue" : "NewValue";
+	for (const struct ax_jnode *e = ax_json_first(doc, arr); e; e = ax_json_next(doc, e)) {
+		const struct ax_jnode *name = ax_json_get(doc, e, "Name", 4);
+		if (!name || name->type != AX_J_STRING || strcasecmp(ax_json_text(doc, name), p->name) != 0)
+			continue;
+		/* The element exists even when its value does not: v may be NULL. */
+		const struct ax_jnode *v = ax_json_get(doc, e, value_key, strlen(value_key));
+		if (fn(doc, v, arg))
+			return true;
+	}
+	return false;
+}
+
+static bool visit_path(const struct ax_event *ev, const struct ax_path *p, visit_fn fn, void *arg)
+{
+	if (p->kind == AX_PATH_WALK)
+		return walk(ev->doc, ev->root, p->steps, p->nsteps, fn, arg);
+	return visit_named(ev->doc, ev->root, p, fn, arg);
+}
+
+/* ---- conditions ---- */
+
+struct cond_arg {
+	const struct ax_cond *cond;
+	bool any; /* exists: a value was seen */
+};
+
+static const char *scalar(const struct ax_json_doc *doc, const struct ax_jnode *v)
+{
+	switch (v->type) {
+	case AX_J_TRUE: return "true";
+	case AX_J_FALSE: return "false";
+	case AX_J_STRING:
+	case AX_J_NUMBER: return ax_json_text(doc, v);
+	default: return NULL;
+	}
+}
+
+static bool test_value(const struct ax_cond *c, const char *s, const struct ax_jnode *v)
+{
+	switch (c->op) {
+	case AX_OP_EQUALS:
+		return strcasecmp(s, c->values.items[0]) == 0;
+	case AX_OP_IN:
+		for (size_t i = 0; i < c->values.count; i++)
+			if (strcasecmp(s, c->values.items[i]) == 0)
+				return true;
+		return false;
+	case AX_OP_CONTAINS:
+		return strcasestr(s, c->values.items[0]) != NULL;
+	case AX_OP_STARTSWITH:
+		return strncasecmp(s, c->values.items[0], strlen(c->values.items[0])) == 0;
+	case AX_OP_GTE:
+	case AX_OP_LTE: {
+		if (v->type != AX_J_NUMBER && v->type != AX_J_STRING)
+			return false;
+		char *end;
+		double d = strtod(s, &end);
+		if (end == s || *end)
+			return false;
+		return c->op == AX_OP_GTE ? d >= c->number : d <= c->number;
+	}
+	default:
+		return false;
+	}
+}
+
+static bool cond_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, void *arg)
+{
+	struct cond_arg *a = arg;
+	a->any = true;
+	if (a->cond->op == AX_OP_EXISTS || a->cond->op == AX_OP_NOT_EXISTS)
+		return true;
+	if (!v)
+		return false;
+	if (v->type == AX_J_ARRAY) { /* a list value: any element may satisfy it */
+		for (const struct ax_jnode *e = ax_json_first(doc, v); e; e = ax_json_next(doc, e)) {
+			const char *s = scalar(doc, e);
+			if (s && test_value(a->cond, s, e))
+				return true;
+		}
+		return false;
+	}
+	const char *s = scalar(doc, v);
+	return s && test_value(a->cond, s, v);
+}
+
+static bool raw_contains(const char *raw, size_t len, const char *needle_lc)
+{
+	size_t n = strlen(needle_lc);
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i + n <= len; i++) {
+		if (tolower((unsigned char)raw[i]) != needle_lc[0])
+			continue;
+		size_t k = 1;
+		while (k < n && tolower((unsigned char)raw[i + k]) == needle_lc[k])
+			k++;
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+static bool cond_holds(const struct ax_event *ev, const struct ax_cond *c)
+{
+	if (c->op == AX_OP_RAW_CONTAINS)
+		return raw_contains(ev->raw, ev->raw_len, c->values.items[0]);
+	struct cond_arg a = { c, false };
+	bool hit = visit_path(ev, &c->path, cond_visit, &a);
+	if (c->op == AX_OP_EXISTS)
+		return a.any;
+	if (c->op == AX_OP_NOT_EXISTS)
+		return !a.any;
+	return hit;
+}
+
+static bool all_hold(const struct ax_event *ev, const struct ax_conds *cs)
+{
+	for (size_t i = 0; i < cs->count; i++)
+		if (!cond_holds(ev, &cs->items[i]))
+			return false;
+	return true;
+}
+
+static bool any_holds(const struct ax_event *ev, const struct ax_conds *cs)
+{
+	for (size_t i = 0; i < cs->count; i++)
+		if (cond_holds(ev, &cs->items[i]))
+			return true;
+	return false;
+}
+
+/* ---- rules ---- */
+
+static bool record_type_matches(const struct ax_rule *r, const struct ax_event *ev)
+{
+	if (ev->record_type >= 0) {
+		for (size_t i = 0; i < r->nrecord_types; i++)
+			if (r->record_types[i] == ev->record_type)
+				return true;
+		return false;
+	}
+	const struct ax_jnode *rt = ev->field[AX_F_RECORD_TYPE];
+	if (!rt || rt->type != AX_J_STRING)
+		return false;
+	for (size_t i = 0; i < r->record_type_names.count; i++)
+		if (strcasecmp(ev->text[AX_F_RECORD_TYPE], r->record_type_names.items[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool operation_matches(const struct ax_rule *r, const struct eval *e)
+{
+	if (ax_strlist_contains(&r->operations, e->op))
+		return true;
+	for (size_t i = 0; i < r->globs.count; i++)
+		if (fnmatch(r->globs.items[i], e->op, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool in_list_ci(const struct ax_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (strcasecmp(l->items[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool rule_matches(const struct ax_rule *r, const struct eval *e)
+{
+	const struct ax_event *ev = e->ev;
+	unsigned kind_bit = ev->kind == AX_KIND_GRAPH_ALERT ? AX_KIND_BIT_GRAPH_ALERT : AX_KIND_BIT_O365;
+	if (r->kinds && !(r->kinds & kind_bit))
+		return false;
+	if (r->workloads.count && (!e->workload_present || !ax_strlist_contains(&r->workloads, e->workload)))
+		return false;
+	if (r->has_record_type && !record_type_matches(r, ev))
+		return false;
+	if ((r->operations.count || r->globs.count) && !operation_matches(r, e))
+		return false;
+	if (r->result_status.count && !in_list_ci(&r->result_status, ev->text[AX_F_RESULT_STATUS]))
+		return false;
+	return all_hold(ev, &r->where) && (!r->where_any.count || any_holds(ev, &r->where_any)) &&
+	       !(r->exclude.count && any_holds(ev, &r->exclude));
+}
+
+static void add_match(const struct ax_rule **matched, size_t *n, const struct ax_rule *r)
+{
+	if (*n == MAX_MATCHED)
+		return;
+	size_t i = (*n)++;
+	while (i > 0 && matched[i - 1]->rank > r->rank) {
+		matched[i] = matched[i - 1];
+		i--;
+	}
+	matched[i] = r;
+}
+
+static size_t collect(const struct ax_rules *rs, const struct eval *e, const struct ax_rule **matched)
+{
+	size_t n = 0, nindexed;
+	const unsigned *indexed = e->op[0] ? ax_rules_by_operation(rs, e->op, &nindexed) : NULL;
+	for (size_t i = 0; indexed && i < nindexed; i++)
+		if (rule_matches(&rs->rules[indexed[i]], e))
+			add_match(matched, &n, &rs->rules[indexed[i]]);
+	for (size_t i = 0; i < rs->nscan; i++)
+		if (rule_matches(&rs->rules[rs->scan[i]], e))
+			add_match(matched, &n, &rs->rules[rs->scan[i]]);
+	return n;
+}
+
+/* ---- severity_from ---- */
+
+struct sev_arg {
+	const struct ax_rule *rule;
+	int best;
+};
+
+static bool sev_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, void *arg)
+{
+	struct sev_arg *a = arg;
+	const char *s = v ? scalar(doc, v) : NULL;
+	for (size_t i = 0; s && i < a->rule->nsev_map; i++)
+		if (strcasecmp(s, a->rule->sev_map[i].from) == 0 && (int)a->rule->sev_map[i].to > a->best)
+			a->best = (int)a->rule->sev_map[i].to;
+	return false;
+}
+
+static enum ax_severity severity_of(const struct ax_rule *primary, const struct ax_event *ev)
+{
+	if (!primary->has_severity_from)
+		return primary->severity;
+	struct sev_arg a = { primary, -1 };
+	visit_path(ev, &primary->severity_from, sev_visit, &a);
+	return a.best < 0 ? primary->severity : (enum ax_severity)a.best;
+}
+
+static void combine(const struct ax_rules *rs, struct ax_mapping *m)
+{
+	for (size_t i = 0; i < m->nused; i++) {
+		ax_cset_or(&m->controls, &m->used[i]->controls);
+		ax_cset_or(&m->related, &m->used[i]->related);
+		m->drift = m->drift || m->used[i]->drift;
+	}
+	ax_cset_andnot(&m->related, &m->controls);
+	for (size_t i = 0; i < rs->catalog.n2022; i++)
+		if (ax_cset_has(&m->controls, (unsigned)i))
+			ax_cset_or(&m->c2013, &rs->catalog.to2013[i]);
+}
+
+void ax_mapper_eval(const struct ax_rules *rs, const struct ax_event *ev, struct ax_mapping *m)
+{
+	struct eval e = { .ev = ev, .workload_present = ev->field[AX_F_WORKLOAD] != NULL };
+	lower_copy(e.op, sizeof(e.op), ev->text[AX_F_OPERATION]);
+	lower_copy(e.workload, sizeof(e.workload), ev->text[AX_F_WORKLOAD]);
+	const struct ax_rule *matched[MAX_MATCHED];
+	size_t n = collect(rs, &e, matched);
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < n && m->nused < AX_MAP_MAX_USED; i++)
+		if (!matched[i]->fallback)
+			m->used[m->nused++] = matched[i];
+	if (m->nused == 0 && n > 0)
+		m->used[m->nused++] = matched[0]; /* the best fallback alone */
+	/* n > 0 always: loading guarantees a baseline that matches everything. */
+	m->severity = severity_of(m->used[0], ev);
+	combine(rs, m);
+}

@@ -1,0 +1,101 @@
+/* file output: enriched records as JSON lines, to a file or stdout.
+ *
+ * For debugging, pipes and `annexa map`. A batch is written with one
+ * buffered stdio pass and flushed, so a reader of the file sees whole lines. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "outputs/output.h"
+
+struct file_conf {
+	struct ax_output_common_conf common;
+	char *path;
+};
+
+struct file_output {
+	struct ax_output base;
+	FILE *fp;
+	bool is_stdout;
+};
+
+extern const struct ax_output_ops ax_output_file;
+
+static const struct ax_option file_options[] = {
+	{ "path", AX_OPT_STRING, "-", 0, offsetof(struct file_conf, path), 0, 0, NULL,
+	  "File the records are appended to, one JSON object a line; \"-\" is standard output." },
+	AX_OPTIONS_END,
+};
+
+static const struct ax_option *const file_tables[] = { ax_output_common_options, file_options, NULL };
+
+static void file_destroy(struct ax_output *out)
+{
+	struct file_output *f = (struct file_output *)out;
+	if (!f)
+		return;
+	if (f->fp && !f->is_stdout)
+		fclose(f->fp);
+	ax_output_finish_base(&f->base);
+	free(f);
+}
+
+static struct ax_output *file_create(const char *name, const void *conf, ax_err *err)
+{
+	const struct file_conf *c = conf;
+	struct file_output *f = calloc(1, sizeof(*f));
+	if (!f || ax_output_init_base(&f->base, &ax_output_file, name)) {
+		*err = AX_ERR_NOMEM;
+		free(f);
+		return NULL;
+	}
+	f->is_stdout = strcmp(c->path, "-") == 0;
+	f->fp = f->is_stdout ? stdout : fopen(c->path, "a");
+	if (!f->fp) {
+		ax_error(name, "cannot open %s for appending: %s", c->path, strerror(errno));
+		*err = AX_ERR_IO;
+		file_destroy(&f->base);
+		return NULL;
+	}
+	if (!f->is_stdout)
+		setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
+	return &f->base;
+}
+
+static void file_send(struct ax_output *out, const struct ax_batch *batch,
+		      struct ax_output_result *result)
+{
+	struct file_output *f = (struct file_output *)out;
+	for (size_t i = 0; i < batch->count; i++) {
+		const struct ax_record *r = &batch->records[i];
+		if (fwrite(r->json, 1, r->len, f->fp) != r->len || putc('\n', f->fp) == EOF)
+			break;
+	}
+	if (fflush(f->fp) == 0 && !ferror(f->fp))
+		return;
+	/* A full disk or a closed pipe: the records may be partly written. */
+	result->status = AX_OUT_RETRY;
+	snprintf(result->message, sizeof(result->message), "write failed: %s", strerror(errno));
+	clearerr(f->fp);
+}
+
+static ax_err file_flush(struct ax_output *out, int64_t deadline_ms)
+{
+	(void)deadline_ms;
+	struct file_output *f = (struct file_output *)out;
+	return fflush(f->fp) == 0 ? AX_OK : AX_ERR_IO;
+}
+
+const struct ax_output_ops ax_output_file = {
+	.abi_version = AX_OUTPUT_ABI_VERSION,
+	.conf = { "file", "JSON lines to a file or standard output", file_tables,
+		  sizeof(struct file_conf), NULL },
+	.create = file_create,
+	.send = file_send,
+	.flush = file_flush,
+	.destroy = file_destroy,
+};

@@ -1,0 +1,48 @@
+"""Small helpers shared by annexa's Python test scripts (stdlib only)."""
+import json
+import os
+import subprocess
+import sys
+
+FAILURES = []
+
+
+def check(cond, what):
+    """Records a failed expectation; the script exits 1 at the end if any failed."""
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL: " + what, file=sys.stderr)
+    return cond
+
+
+def finish(name):
+    if FAILURES:
+        print("%s: %d failure(s)" % (name, len(FAILURES)), file=sys.stderr)
+        sys.exit(1)
+    print("%s: ok" % name)
+    sys.exit(0)
+
+
+def run_map(annexa, data, args=(), timeout=120):
+    """Runs `annexa map` over bytes; returns (exit code, stdout bytes, stderr text)."""
+    p = subprocess.run([annexa, "map", *args], input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def closing_brace(raw):
+    """Index of the last '}' of a record's bytes."""
+    return raw.rstrip().rfind(b"}")
+
+
+def spliced_from(raw, out):
+    """True when out is raw with members inserted just before its closing brace."""
+    b = closing_brace(raw)
+    return b >= 0 and out.startswith(raw[:b]) and out.endswith(raw[b:])
