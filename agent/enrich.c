@@ -14,12 +14,14 @@ ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
 	/* The enriched record is the original plus a bounded tail. */
 	ax_buf_init(&p->out, max_record + 64 * 1024);
 	p->doc = ax_json_doc_create(max_depth);
-	return p->doc ? AX_OK : AX_ERR_NOMEM;
+	p->cache = ax_match_cache_create(rules);
+	return p->doc && p->cache ? AX_OK : AX_ERR_NOMEM;
 }
 
 void ax_processor_finish(struct ax_processor *p)
 {
 	ax_json_doc_destroy(p->doc);
+	ax_match_cache_destroy(p->cache);
 	ax_buf_finish(&p->out);
 }
 
@@ -69,14 +71,17 @@ static ax_err add_ids(struct ax_buf *b, const struct ax_cset *set, const struct 
 {
 	ax_err err = ax_buf_addc(b, '[');
 	bool first = true;
-	for (size_t i = 0; !err && i < n; i++) {
-		if (!ax_cset_has(set, (unsigned)i))
-			continue;
-		if (!first)
-			err = ax_buf_addc(b, ',');
-		if (!err)
-			err = ax_buf_add_json_str(b, cat[i].id, strlen(cat[i].id));
-		first = false;
+	for (size_t w = 0; !err && w < AX_CSET_MAX / 64; w++) {
+		for (uint64_t bits = set->w[w]; bits && !err; bits &= bits - 1) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+			if (i >= n)
+				break;
+			if (!first)
+				err = ax_buf_addc(b, ',');
+			if (!err)
+				err = ax_buf_add_json_str(b, cat[i].id, strlen(cat[i].id));
+			first = false;
+		}
 	}
 	return err ? err : ax_buf_addc(b, ']');
 }
@@ -218,7 +223,7 @@ ax_err ax_process(struct ax_processor *p, const char *raw, size_t len, const str
 		snprintf(p->reason, sizeof(p->reason), "record already has an \"iso27001\" or \"annexa\" member (enriched before?)");
 		return AX_ERR_JSON;
 	}
-	ax_mapper_eval(p->rules, &p->ev, &p->mapping);
+	ax_mapper_eval_cached(p->rules, p->cache, &p->ev, &p->mapping);
 	const char *ctype = o->content_type ? o->content_type : ax_event_content_type(&p->ev);
 	const char *tenant = o->tenant ? o->tenant : tenant_of(&p->ev);
 	err = splice(p, o, ctype, tenant);

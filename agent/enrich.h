@@ -26,6 +26,7 @@ struct ax_origin {
 
 struct ax_processor {
 	const struct ax_rules *rules;
+	struct ax_match_cache *cache;
 	struct ax_json_doc *doc;
 	struct ax_event ev;
 	struct ax_mapping mapping;

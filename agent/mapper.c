@@ -225,7 +225,9 @@ static bool in_list_ci(const struct ax_strlist *l, const char *s)
 	return false;
 }
 
-static bool rule_matches(const struct ax_rule *r, const struct eval *e)
+/* What depends only on the event's kind, workload, operation, record type
+ * and result status: the same for every event of a kind, so cacheable. */
+static bool static_match(const struct ax_rule *r, const struct eval *e)
 {
 	const struct ax_event *ev = e->ev;
 	unsigned kind_bit = ev->kind == AX_KIND_GRAPH_ALERT ? AX_KIND_BIT_GRAPH_ALERT : AX_KIND_BIT_O365;
@@ -237,34 +239,160 @@ static bool rule_matches(const struct ax_rule *r, const struct eval *e)
 		return false;
 	if ((r->operations.count || r->globs.count) && !operation_matches(r, e))
 		return false;
-	if (r->result_status.count && !in_list_ci(&r->result_status, ev->text[AX_F_RESULT_STATUS]))
-		return false;
+	return !r->result_status.count || in_list_ci(&r->result_status, ev->text[AX_F_RESULT_STATUS]);
+}
+
+static bool conditions_hold(const struct ax_rule *r, const struct ax_event *ev)
+{
 	return all_hold(ev, &r->where) && (!r->where_any.count || any_holds(ev, &r->where_any)) &&
 	       !(r->exclude.count && any_holds(ev, &r->exclude));
 }
 
-static void add_match(const struct ax_rule **matched, size_t *n, const struct ax_rule *r)
+static void add_candidate(unsigned *list, size_t *n, unsigned r, const struct ax_rules *rs)
 {
-	if (*n == MAX_MATCHED)
-		return;
 	size_t i = (*n)++;
-	while (i > 0 && matched[i - 1]->rank > r->rank) {
-		matched[i] = matched[i - 1];
+	while (i > 0 && rs->rules[list[i - 1]].rank > rs->rules[r].rank) {
+		list[i] = list[i - 1];
 		i--;
 	}
-	matched[i] = r;
+	list[i] = r;
 }
 
-static size_t collect(const struct ax_rules *rs, const struct eval *e, const struct ax_rule **matched)
+/* Rules whose static criteria the event meets, in rank order. */
+static size_t candidates(const struct ax_rules *rs, const struct eval *e, unsigned *out)
 {
 	size_t n = 0, nindexed;
 	const unsigned *indexed = e->op[0] ? ax_rules_by_operation(rs, e->op, &nindexed) : NULL;
 	for (size_t i = 0; indexed && i < nindexed; i++)
-		if (rule_matches(&rs->rules[indexed[i]], e))
-			add_match(matched, &n, &rs->rules[indexed[i]]);
+		if (static_match(&rs->rules[indexed[i]], e))
+			add_candidate(out, &n, indexed[i], rs);
 	for (size_t i = 0; i < rs->nscan; i++)
-		if (rule_matches(&rs->rules[rs->scan[i]], e))
-			add_match(matched, &n, &rs->rules[rs->scan[i]]);
+		if (static_match(&rs->rules[rs->scan[i]], e))
+			add_candidate(out, &n, rs->scan[i], rs);
+	return n;
+}
+
+/* ---- candidate cache ---- */
+
+struct cache_slot {
+	char *key;
+	unsigned *rules;
+	size_t count;
+};
+
+struct ax_match_cache {
+	const struct ax_rules *rules;
+	unsigned *scratch; /* one slot per rule */
+	struct cache_slot slots[AX_MATCH_CACHE_SLOTS];
+	uint64_t hits, misses;
+};
+
+struct ax_match_cache *ax_match_cache_create(const struct ax_rules *rules)
+{
+	struct ax_match_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->rules = rules;
+	c->scratch = calloc(rules->count ? rules->count : 1, sizeof(*c->scratch));
+	if (!c->scratch) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void ax_match_cache_destroy(struct ax_match_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < AX_MATCH_CACHE_SLOTS; i++) {
+		free(c->slots[i].key);
+		free(c->slots[i].rules);
+	}
+	free(c->scratch);
+	free(c);
+}
+
+static size_t append(char *key, size_t at, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (at == 0 || at + n + 2 > cap)
+		return 0;
+	memcpy(key + at, s, n);
+	key[at + n] = '\x1f';
+	return at + n + 1;
+}
+
+/* Everything static_match reads, as one string; 0 when it does not fit. */
+static size_t cache_key(const struct eval *e, char *key, size_t cap)
+{
+	const struct ax_event *ev = e->ev;
+	key[0] = (char)('0' + ev->kind);
+	key[1] = e->workload_present ? '1' : '0';
+	size_t at = append(key, 2, cap, e->workload);
+	at = append(key, at, cap, e->op);
+	at = append(key, at, cap, ev->text[AX_F_RECORD_TYPE]);
+	at = append(key, at, cap, ev->text[AX_F_RESULT_STATUS]);
+	if (at)
+		key[at] = '\0';
+	return at;
+}
+
+static uint32_t hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* The candidates of e from the cache, computing them on a miss. */
+static const unsigned *cached_candidates(struct ax_match_cache *c, const struct eval *e,
+					 unsigned *scratch, size_t *n)
+{
+	char key[1024];
+	size_t len = cache_key(e, key, sizeof(key));
+	if (len == 0) { /* too long to cache: rare, compute */
+		*n = candidates(c->rules, e, scratch);
+		return scratch;
+	}
+	struct cache_slot *slot = &c->slots[hash(key, len) % AX_MATCH_CACHE_SLOTS];
+	if (slot->key && strcmp(slot->key, key) == 0) {
+		c->hits++;
+		*n = slot->count;
+		return slot->rules;
+	}
+	c->misses++;
+	*n = candidates(c->rules, e, scratch);
+	char *k = strdup(key);
+	unsigned *rules = malloc((*n ? *n : 1) * sizeof(*rules));
+	if (!k || !rules) {
+		free(k);
+		free(rules);
+		return scratch;
+	}
+	memcpy(rules, scratch, *n * sizeof(*rules));
+	free(slot->key);
+	free(slot->rules);
+	*slot = (struct cache_slot){ k, rules, *n };
+	return slot->rules;
+}
+
+static size_t collect(const struct ax_rules *rs, struct ax_match_cache *cache, const struct eval *e,
+		      const struct ax_rule **matched)
+{
+	unsigned *scratch = cache ? cache->scratch : malloc((rs->count ? rs->count : 1) * sizeof(*scratch));
+	if (!scratch)
+		return 0;
+	size_t ncand;
+	const unsigned *cand = cache ? cached_candidates(cache, e, scratch, &ncand)
+				     : (ncand = candidates(rs, e, scratch), scratch);
+	size_t n = 0;
+	for (size_t i = 0; i < ncand && n < MAX_MATCHED; i++)
+		if (conditions_hold(&rs->rules[cand[i]], e->ev))
+			matched[n++] = &rs->rules[cand[i]];
+	if (!cache)
+		free(scratch);
 	return n;
 }
 
@@ -309,18 +437,25 @@ static void combine(const struct ax_rules *rs, struct ax_mapping *m)
 
 void ax_mapper_eval(const struct ax_rules *rs, const struct ax_event *ev, struct ax_mapping *m)
 {
+	ax_mapper_eval_cached(rs, NULL, ev, m);
+}
+
+void ax_mapper_eval_cached(const struct ax_rules *rs, struct ax_match_cache *cache,
+			   const struct ax_event *ev, struct ax_mapping *m)
+{
 	struct eval e = { .ev = ev, .workload_present = ev->field[AX_F_WORKLOAD] != NULL };
 	lower_copy(e.op, sizeof(e.op), ev->text[AX_F_OPERATION]);
 	lower_copy(e.workload, sizeof(e.workload), ev->text[AX_F_WORKLOAD]);
 	const struct ax_rule *matched[MAX_MATCHED];
-	size_t n = collect(rs, &e, matched);
+	size_t n = collect(rs, cache, &e, matched);
 	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; i < n && m->nused < AX_MAP_MAX_USED; i++)
 		if (!matched[i]->fallback)
 			m->used[m->nused++] = matched[i];
 	if (m->nused == 0 && n > 0)
 		m->used[m->nused++] = matched[0]; /* the best fallback alone */
-	/* n > 0 always: loading guarantees a baseline that matches everything. */
+	if (m->nused == 0)
+		m->used[m->nused++] = &rs->rules[rs->count - 1]; /* out of memory: the baseline */
 	m->severity = severity_of(m->used[0], ev);
 	combine(rs, m);
 }

@@ -28,4 +28,14 @@ struct ax_mapping {
 
 void ax_mapper_eval(const struct ax_rules *rules, const struct ax_event *ev, struct ax_mapping *out);
 
+/* The same, remembering per (kind, workload, operation, record type, result
+ * status) which rules can match, so most events only test conditions. One
+ * cache per thread; bounded: AX_MATCH_CACHE_SLOTS entries. */
+#define AX_MATCH_CACHE_SLOTS 1024
+struct ax_match_cache;
+struct ax_match_cache *ax_match_cache_create(const struct ax_rules *rules);
+void ax_match_cache_destroy(struct ax_match_cache *cache);
+void ax_mapper_eval_cached(const struct ax_rules *rules, struct ax_match_cache *cache,
+			   const struct ax_event *ev, struct ax_mapping *out);
+
 #endif
