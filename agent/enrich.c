@@ -1,29 +1,11 @@
 #include "enrich.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
-			 unsigned max_depth, size_t max_record)
-{
-	memset(p, 0, sizeof(*p));
-	p->rules = rules;
-	p->ingested_sec = -1;
-	/* The enriched record is the original plus a bounded tail. */
-	ax_buf_init(&p->out, max_record + 64 * 1024);
-	p->doc = ax_json_doc_create(max_depth);
-	p->cache = ax_match_cache_create(rules);
-	return p->doc && p->cache ? AX_OK : AX_ERR_NOMEM;
-}
-
-void ax_processor_finish(struct ax_processor *p)
-{
-	ax_json_doc_destroy(p->doc);
-	ax_match_cache_destroy(p->cache);
-	ax_buf_finish(&p->out);
-}
 
 const char *ax_event_content_type(const struct ax_event *ev)
 {
@@ -92,11 +74,9 @@ static ax_err add_str(struct ax_buf *b, const char *key, const char *value)
 	return err ? err : ax_buf_add_json_str(b, value, strlen(value));
 }
 
-static ax_err add_iso(struct ax_processor *p)
+static ax_err render_iso(struct ax_buf *b, const struct ax_rules *rs, const struct ax_mapping *m)
 {
-	const struct ax_catalog *cat = &p->rules->catalog;
-	const struct ax_mapping *m = &p->mapping;
-	struct ax_buf *b = &p->out;
+	const struct ax_catalog *cat = &rs->catalog;
 	ax_err err = ax_buf_adds(b, "\"iso27001\":{\"edition\":\"2022\",\"controls\":");
 	if (!err)
 		err = add_ids(b, &m->controls, cat->c2022, cat->n2022);
@@ -123,32 +103,139 @@ static ax_err add_iso(struct ax_processor *p)
 			err = ax_buf_add_json_str(b, m->used[i]->id, strlen(m->used[i]->id));
 	}
 	if (!err)
-		err = add_str(b, "],\"mapping_version\":", p->rules->mapping_version);
+		err = add_str(b, "],\"mapping_version\":", rs->mapping_version);
 	if (!err)
 		err = ax_buf_adds(b, m->drift ? ",\"drift\":true}" : ",\"drift\":false}");
 	return err;
+}
+
+/* The iso27001 member depends only on the rules that applied and the
+ * severity: each combination is rendered once. */
+struct iso_entry {
+	const struct ax_rule *used[AX_MAP_MAX_USED];
+	size_t nused;
+	enum ax_severity severity;
+	char *text;
+	size_t len;
+};
+
+struct ax_iso_cache {
+	struct iso_entry slots[AX_ISO_CACHE_SLOTS];
+	struct ax_buf scratch;
+};
+
+static struct ax_iso_cache *iso_cache_create(void)
+{
+	struct ax_iso_cache *c = calloc(1, sizeof(*c));
+	if (c)
+		ax_buf_init(&c->scratch, 1u << 20);
+	return c;
+}
+
+static void iso_cache_destroy(struct ax_iso_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < AX_ISO_CACHE_SLOTS; i++)
+		free(c->slots[i].text);
+	ax_buf_finish(&c->scratch);
+	free(c);
+}
+
+static size_t iso_slot(const struct ax_mapping *m)
+{
+	uint64_t h = (uint64_t)m->severity * 0x9e3779b97f4a7c15u;
+	for (size_t i = 0; i < m->nused; i++)
+		h = (h ^ (uint64_t)(uintptr_t)m->used[i]) * 0x100000001b3u;
+	return (size_t)(h ^ (h >> 29)) % AX_ISO_CACHE_SLOTS;
+}
+
+static bool iso_entry_is(const struct iso_entry *e, const struct ax_mapping *m)
+{
+	return e->text && e->nused == m->nused && e->severity == m->severity &&
+	       memcmp(e->used, m->used, m->nused * sizeof(*m->used)) == 0;
+}
+
+static ax_err add_iso(struct ax_processor *p)
+{
+	const struct ax_mapping *m = &p->mapping;
+	struct ax_iso_cache *c = p->iso_cache;
+	struct iso_entry *e = &c->slots[iso_slot(m)];
+	if (!iso_entry_is(e, m)) {
+		ax_buf_clear(&c->scratch);
+		ax_err err = render_iso(&c->scratch, p->rules, m);
+		char *text = err ? NULL : malloc(c->scratch.len);
+		if (!text)
+			return err ? err : AX_ERR_NOMEM;
+		memcpy(text, c->scratch.data, c->scratch.len);
+		free(e->text);
+		memcpy(e->used, m->used, m->nused * sizeof(*m->used));
+		e->nused = m->nused;
+		e->severity = m->severity;
+		e->text = text;
+		e->len = c->scratch.len;
+	}
+	return ax_buf_add(&p->out, e->text, e->len);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The parts of the annexa member fixed by the origin, rendered when it
+ * changes: ',"annexa":{"source":…,"type":…' and ',"host":…,"version":…}'. */
+static ax_err render_origin(struct ax_processor *p, const struct ax_origin *o)
+{
+	if (p->origin_ok && same_str(o->source, p->origin.source) && same_str(o->type, p->origin.type) &&
+	    same_str(o->host, p->origin.host) && same_str(o->version, p->origin.version))
+		return AX_OK;
+	p->origin_ok = false;
+	struct ax_buf *b = &p->origin_text;
+	ax_buf_clear(b);
+	ax_err err = add_str(b, ",\"annexa\":{\"source\":", o->source);
+	if (!err)
+		err = add_str(b, ",\"type\":", o->type);
+	p->origin_head = b->len;
+	if (!err)
+		err = add_str(b, ",\"host\":", o->host);
+	if (!err)
+		err = add_str(b, ",\"version\":", o->version);
+	if (!err)
+		err = ax_buf_addc(b, '}');
+	if (err)
+		return err;
+	free(p->origin.source);
+	free(p->origin.type);
+	free(p->origin.host);
+	free(p->origin.version);
+	p->origin.source = strdup(o->source);
+	p->origin.type = strdup(o->type);
+	p->origin.host = strdup(o->host);
+	p->origin.version = strdup(o->version);
+	p->origin_ok = p->origin.source && p->origin.type && p->origin.host && p->origin.version;
+	return AX_OK;
 }
 
 static ax_err add_annexa(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
 			 const char *tenant)
 {
 	struct ax_buf *b = &p->out;
-	ax_err err = add_str(b, ",\"annexa\":{\"source\":", o->source);
+	const struct ax_buf *fixed = &p->origin_text;
+	ax_err err = render_origin(p, o);
 	if (!err)
-		err = add_str(b, ",\"type\":", o->type);
+		err = ax_buf_add(b, fixed->data, p->origin_head);
 	if (!err)
 		err = add_str(b, ",\"content_type\":", ctype);
 	if (!err && *tenant)
 		err = add_str(b, ",\"tenant\":", tenant);
 	else if (!err)
-		err = ax_buf_adds(b, ",\"tenant\":null");
+		err = ax_buf_add(b, ",\"tenant\":null", 14);
 	if (!err)
 		err = add_str(b, ",\"ingested_at\":", ingested_now(p));
 	if (!err)
-		err = add_str(b, ",\"host\":", o->host);
-	if (!err)
-		err = add_str(b, ",\"version\":", o->version);
-	return err ? err : ax_buf_addc(b, '}');
+		err = ax_buf_add(b, fixed->data + p->origin_head, fixed->len - p->origin_head);
+	return err;
 }
 
 /* Offset of the record's closing brace (the root object's last byte). */
@@ -205,6 +292,34 @@ static void fill_record(struct ax_processor *p, const struct ax_origin *o, const
 	r->source = o->source;
 	r->content_type = ctype;
 	r->tenant = tenant;
+}
+
+ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
+			 unsigned max_depth, size_t max_record)
+{
+	memset(p, 0, sizeof(*p));
+	p->rules = rules;
+	p->ingested_sec = -1;
+	/* The enriched record is the original plus a bounded tail. */
+	ax_buf_init(&p->out, max_record + 64 * 1024);
+	ax_buf_init(&p->origin_text, 64 * 1024);
+	p->doc = ax_json_doc_create(max_depth);
+	p->cache = ax_match_cache_create(rules);
+	p->iso_cache = iso_cache_create();
+	return p->doc && p->cache && p->iso_cache ? AX_OK : AX_ERR_NOMEM;
+}
+
+void ax_processor_finish(struct ax_processor *p)
+{
+	ax_json_doc_destroy(p->doc);
+	ax_match_cache_destroy(p->cache);
+	iso_cache_destroy(p->iso_cache);
+	ax_buf_finish(&p->out);
+	ax_buf_finish(&p->origin_text);
+	free(p->origin.source);
+	free(p->origin.type);
+	free(p->origin.host);
+	free(p->origin.version);
 }
 
 ax_err ax_process(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o)

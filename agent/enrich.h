@@ -5,6 +5,7 @@
 #ifndef AX_AGENT_ENRICH_H
 #define AX_AGENT_ENRICH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -24,9 +25,20 @@ struct ax_origin {
 	const char *version;
 };
 
+#define AX_ISO_CACHE_SLOTS 256
+struct ax_iso_cache;
+
 struct ax_processor {
 	const struct ax_rules *rules;
 	struct ax_match_cache *cache;
+	struct ax_iso_cache *iso_cache;
+	/* the annexa member's fixed parts, for the last origin seen */
+	struct {
+		char *source, *type, *host, *version;
+	} origin;
+	bool origin_ok;
+	struct ax_buf origin_text;
+	size_t origin_head;
 	struct ax_json_doc *doc;
 	struct ax_event ev;
 	struct ax_mapping mapping;

@@ -15,8 +15,8 @@ struct frame {
 struct ax_json_doc {
 	struct ax_jnode *nodes;
 	uint32_t nnodes, node_cap;
-	char *arena;
-	uint32_t arena_len, arena_cap;
+	char *arena; /* the record's copy, then decoded strings and numbers */
+	uint32_t arena_len, arena_cap, record_len;
 	struct frame *stack;
 	unsigned depth, max_depth;
 	uint32_t pending_key, pending_key_len;
@@ -43,10 +43,12 @@ static bool grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem)
 	return true;
 }
 
+/* Strings yajl decoded (escapes) and numbers go after the record's copy.
+ * The arena was sized before the parse (see ax_json_parse) and must not move
+ * while yajl reads from it. */
 static bool arena_add(struct ax_json_doc *d, const unsigned char *s, size_t len, uint32_t *off)
 {
-	if (len > UINT32_MAX / 4 ||
-	    !grow((void **)&d->arena, &d->arena_cap, d->arena_len + (uint32_t)len + 1, 1)) {
+	if (len >= d->arena_cap - d->arena_len) {
 		d->nomem = true;
 		return false;
 	}
@@ -54,6 +56,18 @@ static bool arena_add(struct ax_json_doc *d, const unsigned char *s, size_t len,
 	memcpy(d->arena + d->arena_len, s, len);
 	d->arena[d->arena_len + len] = '\0';
 	d->arena_len += (uint32_t)len + 1;
+	return true;
+}
+
+/* A string yajl found unescaped in the record's copy is used where it lies:
+ * its closing quote, already consumed by the lexer, becomes its NUL. */
+static bool string_text(struct ax_json_doc *d, const unsigned char *s, size_t len, uint32_t *off)
+{
+	char *p = (char *)s;
+	if (p < d->arena || p + len >= d->arena + d->record_len)
+		return arena_add(d, s, len, off);
+	p[len] = '\0';
+	*off = (uint32_t)(p - d->arena);
 	return true;
 }
 
@@ -97,7 +111,9 @@ static struct ax_jnode *add_node(struct ax_json_doc *d, uint8_t type)
 static int on_scalar(struct ax_json_doc *d, uint8_t type, const unsigned char *s, size_t len)
 {
 	uint32_t off = 0;
-	if (s && !arena_add(d, s, len, &off))
+	if (type == AX_J_STRING && !string_text(d, s, len, &off))
+		return 0;
+	if (type == AX_J_NUMBER && !arena_add(d, s, len, &off))
 		return 0;
 	struct ax_jnode *n = add_node(d, type);
 	if (!n)
@@ -132,7 +148,7 @@ static int cb_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct ax_json_doc *d = ctx;
 	uint32_t off;
-	if (!arena_add(d, s, len, &off))
+	if (!string_text(d, s, len, &off))
 		return 0;
 	d->pending_key = off;
 	d->pending_key_len = (uint32_t)len;
@@ -233,7 +249,7 @@ static void reset(struct ax_json_doc *d)
 	d->error[0] = '\0';
 }
 
-static ax_err fail(struct ax_json_doc *d, const char *data, size_t len, yajl_status st)
+static ax_err fail(struct ax_json_doc *d, yajl_status st)
 {
 	ax_err err = AX_ERR_JSON;
 	if (d->too_deep) {
@@ -243,7 +259,7 @@ static ax_err fail(struct ax_json_doc *d, const char *data, size_t len, yajl_sta
 		snprintf(d->error, sizeof(d->error), "out of memory");
 		err = AX_ERR_NOMEM;
 	} else if (st == yajl_status_error) {
-		unsigned char *msg = yajl_get_error(d->yajl, 0, (const unsigned char *)data, len);
+		unsigned char *msg = yajl_get_error(d->yajl, 0, (const unsigned char *)d->arena, d->record_len);
 		size_t n = msg ? strlen((const char *)msg) : 0;
 		while (n > 0 && isspace(msg[n - 1]))
 			msg[--n] = '\0'; /* yajl ends its messages with a newline */
@@ -261,12 +277,29 @@ static ax_err fail(struct ax_json_doc *d, const char *data, size_t len, yajl_sta
 	return err;
 }
 
+/* Extra strings and numbers never need more than 2 bytes per record byte:
+ * each is at most as long as its text in the record, plus a NUL. */
+static bool copy_record(struct ax_json_doc *d, const char *data, size_t len)
+{
+	if (len > (UINT32_MAX - 2) / 3 || !grow((void **)&d->arena, &d->arena_cap, (uint32_t)(3 * len + 2), 1))
+		return false;
+	memcpy(d->arena, data, len);
+	d->arena[len] = '\0';
+	d->record_len = (uint32_t)len;
+	d->arena_len = (uint32_t)len + 1;
+	return true;
+}
+
 ax_err ax_json_parse(struct ax_json_doc *d, const char *data, size_t len)
 {
 	reset(d);
-	yajl_status st = yajl_parse(d->yajl, (const unsigned char *)data, len);
+	if (!copy_record(d, data, len)) {
+		snprintf(d->error, sizeof(d->error), "out of memory");
+		return AX_ERR_NOMEM;
+	}
+	yajl_status st = yajl_parse(d->yajl, (const unsigned char *)d->arena, len);
 	if (st != yajl_status_ok || d->depth != 0 || d->top_values != 1 || d->nnodes == 0)
-		return fail(d, data, len, st);
+		return fail(d, st);
 	return AX_OK;
 }
 

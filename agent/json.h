@@ -1,10 +1,12 @@
 /* json.h - a whole JSON record parsed into a compact, reusable tree.
  *
  * yajl validates the bytes (including UTF-8) and the callbacks here append
- * nodes and string bytes to two arrays that are kept between records, so
- * decoding a record allocates nothing once the arrays have grown to the
- * largest record seen. Limits: total size is the caller's (records are
- * capped before parsing), nesting depth is max_depth.
+ * nodes to an array kept between records. The record is copied once into an
+ * arena, where its unescaped strings are used in place (NUL-terminated over
+ * their closing quotes); only numbers and strings with escapes are copied
+ * after it. Decoding allocates nothing once both have grown to the largest
+ * record seen. Limits: total size is the caller's (records are capped before
+ * parsing), nesting depth is max_depth.
  *
  * Nodes refer to each other by index; strings live in one arena, each
  * NUL-terminated (a string holding \u0000 is cut there when used as a C
