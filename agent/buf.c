@@ -87,7 +87,12 @@ ax_err ax_buf_add_json_str(struct ax_buf *b, const char *s, size_t len)
 		return err;
 	char *out = b->data + b->len;
 	*out++ = '"';
-	for (size_t i = 0; i < len; i++) {
+	size_t plain = 0; /* most strings need no escape: copy them at once */
+	while (plain < len && (unsigned char)s[plain] >= 0x20 && s[plain] != '"' && s[plain] != '\\')
+		plain++;
+	memcpy(out, s, plain);
+	out += plain;
+	for (size_t i = plain; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			*out++ = '\\';

@@ -119,6 +119,8 @@ struct iso_entry {
 	size_t len;
 };
 
+#define ISO_PROBES 4
+
 struct ax_iso_cache {
 	struct iso_entry slots[AX_ISO_CACHE_SLOTS];
 	struct ax_buf scratch;
@@ -142,12 +144,15 @@ static void iso_cache_destroy(struct ax_iso_cache *c)
 	free(c);
 }
 
-static size_t iso_slot(const struct ax_mapping *m)
+static size_t iso_hash(const struct ax_mapping *m)
 {
-	uint64_t h = (uint64_t)m->severity * 0x9e3779b97f4a7c15u;
+	uint64_t h = m->severity;
 	for (size_t i = 0; i < m->nused; i++)
 		h = (h ^ (uint64_t)(uintptr_t)m->used[i]) * 0x100000001b3u;
-	return (size_t)(h ^ (h >> 29)) % AX_ISO_CACHE_SLOTS;
+	h ^= h >> 33; /* murmur3's finaliser: every input bit reaches the low bits */
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	return (size_t)h;
 }
 
 static bool iso_entry_is(const struct iso_entry *e, const struct ax_mapping *m)
@@ -156,11 +161,23 @@ static bool iso_entry_is(const struct iso_entry *e, const struct ax_mapping *m)
 	       memcmp(e->used, m->used, m->nused * sizeof(*m->used)) == 0;
 }
 
+/* The entry for m, or the one to replace: a few probes, then the home slot. */
+static struct iso_entry *iso_lookup(struct ax_iso_cache *c, const struct ax_mapping *m)
+{
+	size_t home = iso_hash(m);
+	for (size_t i = 0; i < ISO_PROBES; i++) {
+		struct iso_entry *e = &c->slots[(home + i) % AX_ISO_CACHE_SLOTS];
+		if (!e->text || iso_entry_is(e, m))
+			return e;
+	}
+	return &c->slots[home % AX_ISO_CACHE_SLOTS];
+}
+
 static ax_err add_iso(struct ax_processor *p)
 {
 	const struct ax_mapping *m = &p->mapping;
 	struct ax_iso_cache *c = p->iso_cache;
-	struct iso_entry *e = &c->slots[iso_slot(m)];
+	struct iso_entry *e = iso_lookup(c, m);
 	if (!iso_entry_is(e, m)) {
 		ax_buf_clear(&c->scratch);
 		ax_err err = render_iso(&c->scratch, p->rules, m);

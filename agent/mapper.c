@@ -142,18 +142,25 @@ static bool cond_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, 
 	return s && test_value(a->cond, s, v);
 }
 
+/* Next byte at or after p that is c in either case. */
+static const char *find_either_case(const char *p, const char *end, unsigned char c)
+{
+	const char *lo = memchr(p, tolower(c), (size_t)(end - p));
+	const char *up = toupper(c) == tolower(c) ? NULL : memchr(p, toupper(c), (size_t)(end - p));
+	return !lo ? up : !up ? lo : lo < up ? lo : up;
+}
+
 static bool raw_contains(const char *raw, size_t len, const char *needle_lc)
 {
 	size_t n = strlen(needle_lc);
 	if (n == 0)
 		return true;
-	for (size_t i = 0; i + n <= len; i++) {
-		if (tolower((unsigned char)raw[i]) != needle_lc[0])
-			continue;
-		size_t k = 1;
-		while (k < n && tolower((unsigned char)raw[i + k]) == needle_lc[k])
-			k++;
-		if (k == n)
+	const char *end = raw + len;
+	for (const char *p = raw; n <= (size_t)(end - p); p++) {
+		p = find_either_case(p, end - n + 1, (unsigned char)needle_lc[0]);
+		if (!p)
+			return false;
+		if (strncasecmp(p + 1, needle_lc + 1, n - 1) == 0)
 			return true;
 	}
 	return false;

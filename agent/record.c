@@ -1,6 +1,7 @@
 #include "record.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,16 +37,39 @@ static const struct field_name field_names[AX_F_COUNT] = {
 	[AX_F_ANNEXA] = NAME("annexa"),
 };
 
-/* Called for every top-level key of every record: compare lengths and first
- * letters before the case-insensitive compare. */
+/* Called for every top-level key of every record, so a hash on (length,
+ * first and last letter) finds the one candidate name to compare. */
+#define FIELD_SLOTS 64
+
+static signed char field_slots[FIELD_SLOTS];
+static pthread_once_t field_slots_once = PTHREAD_ONCE_INIT;
+
+static unsigned field_hash(const char *key, size_t len)
+{
+	unsigned first = (unsigned)tolower((unsigned char)key[0]);
+	unsigned last = (unsigned)tolower((unsigned char)key[len - 1]);
+	return (unsigned)(len * 31 + first * 7 + last) % FIELD_SLOTS;
+}
+
+static void fill_field_slots(void)
+{
+	memset(field_slots, -1, sizeof(field_slots));
+	for (int f = 0; f < AX_F_COUNT; f++) {
+		unsigned h = field_hash(field_names[f].name, field_names[f].len);
+		while (field_slots[h] >= 0)
+			h = (h + 1) % FIELD_SLOTS;
+		field_slots[h] = (signed char)f;
+	}
+}
+
 static int field_of(const char *key, size_t len)
 {
-	int first = tolower((unsigned char)key[0]);
-	for (int f = 0; f < AX_F_COUNT; f++) {
-		const struct field_name *fn = &field_names[f];
-		if (fn->len == len && tolower((unsigned char)fn->name[0]) == first &&
-		    strncasecmp(fn->name, key, len) == 0)
-			return f;
+	if (len == 0)
+		return -1;
+	for (unsigned h = field_hash(key, len); field_slots[h] >= 0; h = (h + 1) % FIELD_SLOTS) {
+		const struct field_name *fn = &field_names[field_slots[h]];
+		if (fn->len == len && strncasecmp(fn->name, key, len) == 0)
+			return field_slots[h];
 	}
 	return -1;
 }
@@ -71,6 +95,7 @@ static bool looks_like_graph_alert(const struct ax_event *ev)
 
 ax_err ax_event_decode(struct ax_event *ev, struct ax_json_doc *doc, const char *raw, size_t len)
 {
+	pthread_once(&field_slots_once, fill_field_slots);
 	memset(ev, 0, sizeof(*ev));
 	ev->raw = raw;
 	ev->raw_len = len;
