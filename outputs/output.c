@@ -82,6 +82,14 @@ struct ax_output *ax_output_create(const struct ax_output_ops *ops, const char *
 	return ops->create(name, conf, err);
 }
 
+size_t ax_output_rejected_count(const struct ax_batch *batch, const struct ax_output_result *result)
+{
+	size_t n = 0;
+	for (size_t i = 0; result->rejected && i < batch->count; i++)
+		n += result->rejected[i] != 0;
+	return n ? n : batch->count;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -92,8 +100,12 @@ static int64_t now_ms(void)
 void ax_output_send(struct ax_output *out, const struct ax_batch *batch,
 		    struct ax_output_result *result)
 {
+	uint8_t *rejected = result->rejected;
 	memset(result, 0, sizeof(*result));
 	result->retry_after_ms = -1;
+	result->rejected = rejected;
+	if (rejected)
+		memset(rejected, 0, batch->count);
 	out->ops->send(out, batch, result);
 	struct ax_output_health *s = &out->stats;
 	switch (result->status) {
@@ -107,7 +119,7 @@ void ax_output_send(struct ax_output *out, const struct ax_batch *batch,
 		s->state = AX_OUTPUT_DEGRADED;
 		break;
 	case AX_OUT_REJECT:
-		s->rejected += batch->count;
+		s->rejected += ax_output_rejected_count(batch, result);
 		break;
 	case AX_OUT_FATAL:
 		s->state = AX_OUTPUT_DOWN;

@@ -58,14 +58,19 @@ struct ax_batch {
 enum ax_output_status {
 	AX_OUT_OK = 0, /* every record accepted */
 	AX_OUT_RETRY,  /* transient: send the batch again after retry_after_ms */
-	AX_OUT_REJECT, /* permanent for these records: dead-letter them */
+	AX_OUT_REJECT, /* permanent for the records flagged in rejected[]: dead-letter
+			* them; the others were not delivered and are sent again. No
+			* flag set: the whole batch is rejected. */
 	AX_OUT_FATAL,  /* permanent for the instance (bad credentials, bad topic) */
 };
 
 struct ax_output_result {
 	enum ax_output_status status;
 	int64_t retry_after_ms; /* AX_OUT_RETRY: -1 lets the pipeline back off */
-	char message[256];      /* for logs and health; never a secret */
+	/* batch->count flags, zeroed by the caller; NULL: the module cannot
+	 * single records out and rejects the whole batch. */
+	uint8_t *rejected;
+	char message[256]; /* for logs and health; never a secret */
 };
 
 enum ax_output_state { AX_OUTPUT_UP, AX_OUTPUT_DEGRADED, AX_OUTPUT_DOWN };
@@ -131,6 +136,8 @@ struct ax_output *ax_output_create(const struct ax_output_ops *ops, const char *
 void ax_output_send(struct ax_output *out, const struct ax_batch *batch,
 		    struct ax_output_result *result);
 ax_err ax_output_flush(struct ax_output *out, int64_t deadline_ms) AX_WARN_UNUSED;
+/* How many records an AX_OUT_REJECT result rejects. */
+size_t ax_output_rejected_count(const struct ax_batch *batch, const struct ax_output_result *result);
 void ax_output_destroy(struct ax_output *out);
 /* For modules: fills the base struct. */
 ax_err ax_output_init_base(struct ax_output *out, const struct ax_output_ops *ops,
