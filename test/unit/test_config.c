@@ -226,7 +226,7 @@ static const struct error_case errors[] = {
 	{ "[output \"x\"]\npath = /a\n", 1,
 	  "[output \"x\"]: missing key 'type' (one of: file, syslog, kafka, splunk_hec)" },
 	{ "[output \"x\"]\ntype = elastic\n", 2,
-	  "[output \"x\"]: unknown type 'elastic' (one of: file, syslog, kafka, splunk_hec)" },
+	  "[output \"x\"]: unknown type 'elastic' (one of: file, syslog, kafka, splunk_hec" },
 	{ "[source \"x\"]\ntype = imap\n" OUTPUT_FILE, 2,
 	  "[source \"x\"]: unknown type 'imap' (one of: o365, graph_alerts, graph_audit, file)" },
 	{ "[source \"x\"]\ntype = file\n" OUTPUT_FILE, 1, "[source \"x\"]: missing required key 'path'" },
