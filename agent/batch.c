@@ -111,3 +111,17 @@ void ax_batch_builder_seal(struct ax_batch_builder *b, struct ax_batch *out)
 	out->records = b->records;
 	out->count = b->count;
 }
+
+void ax_batch_builder_remove(struct ax_batch_builder *b, const uint8_t *drop)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < b->count; i++) {
+		if (drop[i])
+			continue;
+		b->records[kept] = b->records[i];
+		memmove(&b->offsets[kept * AX_BATCH_STRINGS], &b->offsets[i * AX_BATCH_STRINGS],
+			AX_BATCH_STRINGS * sizeof(*b->offsets));
+		kept++;
+	}
+	b->count = kept;
+}

@@ -7,6 +7,7 @@
 #define AX_AGENT_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
@@ -27,6 +28,9 @@ ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *
 /* Points the records into the buffer and describes them in out. */
 void ax_batch_builder_seal(struct ax_batch_builder *b, struct ax_batch *out);
 void ax_batch_builder_clear(struct ax_batch_builder *b);
+/* Removes the records whose flag is set (the bytes stay until clear);
+ * seal again before sending. */
+void ax_batch_builder_remove(struct ax_batch_builder *b, const uint8_t *drop);
 static inline size_t ax_batch_builder_bytes(const struct ax_batch_builder *b) { return b->data.len; }
 
 #endif

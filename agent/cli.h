@@ -7,6 +7,7 @@
 #define AX_EXIT_FAILURE 1
 #define AX_EXIT_USAGE 2
 
+int ax_cmd_run(int argc, char **argv);
 int ax_cmd_map(int argc, char **argv);
 int ax_cmd_check_config(int argc, char **argv);
 int ax_cmd_controls(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "config.h"
 #include "outputs/output.h"
+#include "route.h"
 #include "rules.h"
 #include "sources/source.h"
 
@@ -15,6 +16,13 @@ static int check_file(const char *path)
 	ax_diag_init(&diag);
 	struct ax_config *cfg = ax_config_load(path, &diag);
 	struct ax_rules *rules = cfg ? ax_rules_load(&cfg->agent.mapping_files, &diag) : NULL;
+	size_t before = diag.count;
+	if (rules)
+		ax_route_validate(cfg, rules, &diag);
+	if (diag.count > before) {
+		ax_rules_destroy(rules);
+		rules = NULL;
+	}
 	ax_diag_print(&diag, stderr);
 	int rc = rules ? AX_EXIT_OK : AX_EXIT_USAGE;
 	if (rules) {

@@ -131,7 +131,7 @@ static int send_batch(struct map_run *m)
 	if (m->batch.count == 0)
 		return AX_EXIT_OK;
 	struct ax_batch batch;
-	struct ax_output_result result;
+	struct ax_output_result result = { .rejected = NULL };
 	ax_batch_builder_seal(&m->batch, &batch);
 	ax_output_send(m->out, &batch, &result);
 	ax_batch_builder_clear(&m->batch);

@@ -379,9 +379,22 @@ static bool name_taken(const struct ax_section_conf *list, size_t n, const char 
 	return false;
 }
 
+/* An output type from plugin_dir; NULL (with the reason in diag when the
+ * file exists but is unusable) otherwise. */
+static const struct ax_conf_kind *plugin_kind(const char *dir, const char *type, const char *path,
+					      int line, struct ax_diag *diag)
+{
+	const struct ax_output_ops *ops;
+	char why[600];
+	int rc = ax_output_plugin_load(dir, type, &ops, why, sizeof(why));
+	if (rc > 0)
+		ax_diag_add(diag, path, line, "%s", why);
+	return rc == 0 ? &ops->conf : NULL;
+}
+
 static void load_named_section(const char *path, const struct raw_section *sec, const char *name,
-			       const struct section_family *fam, struct ax_section_conf **list,
-			       size_t *n, struct ax_diag *diag)
+			       const struct section_family *fam, const char *plugin_dir,
+			       struct ax_section_conf **list, size_t *n, struct ax_diag *diag)
 {
 	char where[300], names[512];
 	snprintf(where, sizeof(where), "[%s \"%s\"]", fam->word, name);
@@ -394,14 +407,20 @@ static void load_named_section(const char *path, const struct raw_section *sec, 
 		return;
 	}
 	fam->names(names, sizeof(names));
+	size_t before_type = diag->count;
 	ssize_t t = find_type(sec);
 	if (t < 0) {
 		ax_diag_add(diag, path, sec->line, "%s: missing key 'type' (one of: %s)", where, names);
 		return;
 	}
 	const struct ax_conf_kind *kind = fam->find(sec->entries[t].value);
+	if (!kind && plugin_dir)
+		kind = plugin_kind(plugin_dir, sec->entries[t].value, path, sec->entries[t].line, diag);
 	if (!kind) {
-		ax_diag_add(diag, path, sec->entries[t].line, "%s: unknown type '%s' (one of: %s)", where, sec->entries[t].value, names);
+		if (diag->count == before_type)
+			ax_diag_add(diag, path, sec->entries[t].line, "%s: unknown type '%s' (one of: %s%s%s%s)", where,
+				    sec->entries[t].value, names, plugin_dir ? "; or a plugin " : "",
+				    plugin_dir ? plugin_dir : "", plugin_dir ? "/TYPE.so" : "");
 		return;
 	}
 	void *conf = calloc(1, kind->conf_size);
@@ -445,9 +464,10 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 			apply_section(cfg->path, sec, SIZE_MAX, agent_tables, &cfg->agent, "[agent]", diag);
 		*agent_seen = true;
 	} else if (strcmp(word, "source") == 0 && name[0]) {
-		load_named_section(cfg->path, sec, name, &source_family, &cfg->sources, &cfg->nsources, diag);
+		load_named_section(cfg->path, sec, name, &source_family, NULL, &cfg->sources, &cfg->nsources, diag);
 	} else if (strcmp(word, "output") == 0 && name[0]) {
-		load_named_section(cfg->path, sec, name, &output_family, &cfg->outputs, &cfg->noutputs, diag);
+		load_named_section(cfg->path, sec, name, &output_family, cfg->agent.plugin_dir, &cfg->outputs,
+				   &cfg->noutputs, diag);
 	} else {
 		ax_diag_add(diag, cfg->path, sec->line, "unknown section [%s]; expected [agent], [source \"NAME\"] or [output \"NAME\"]", sec->header);
 	}
@@ -490,9 +510,14 @@ struct ax_config *ax_config_load(const char *path, struct ax_diag *diag)
 	}
 	parse_file(cfg, &r, diag);
 	fclose(r.file);
+	/* [agent] first, wherever it is: outputs need its plugin_dir. */
 	bool agent_seen = false;
 	for (size_t i = 0; i < r.nsections; i++)
-		load_section(cfg, &r.sections[i], &agent_seen, diag);
+		if (strcmp(r.sections[i].header, "agent") == 0)
+			load_section(cfg, &r.sections[i], &agent_seen, diag);
+	for (size_t i = 0; i < r.nsections; i++)
+		if (strcmp(r.sections[i].header, "agent") != 0)
+			load_section(cfg, &r.sections[i], &agent_seen, diag);
 	raw_sections_free(&r);
 	if (diag->count == before && cfg->noutputs == 0)
 		ax_diag_add(diag, path, 0, "no [output \"NAME\"] section: records would go nowhere");

@@ -14,6 +14,7 @@ const char *ax_strerror(ax_err err)
 	case AX_ERR_NOT_OBJECT: return "record is not a JSON object";
 	case AX_ERR_RULES: return "invalid mapping rules";
 	case AX_ERR_UNSUPPORTED: return "not supported";
+	case AX_ERR_AGAIN: return "try again later";
 	case AX_ERR_LAST: break;
 	}
 	return "unknown error";

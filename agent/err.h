@@ -18,6 +18,7 @@ typedef enum ax_err {
 	AX_ERR_NOT_OBJECT,
 	AX_ERR_RULES,
 	AX_ERR_UNSUPPORTED,
+	AX_ERR_AGAIN, /* nothing yet: try again later */
 	AX_ERR_LAST /* sentinel, keep last */
 } ax_err;
 

@@ -122,6 +122,10 @@ ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line)
 		r->scanned = r->end;
 		if (r->end - r->start > r->max)
 			return skip_oversized(r, line);
+		if (r->eof && r->follow) {
+			r->eof = false; /* the writer may not have finished this line */
+			return AX_ERR_AGAIN;
+		}
 		if (r->eof) {
 			if (r->end == r->start)
 				return AX_ERR_LAST;

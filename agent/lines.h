@@ -31,12 +31,14 @@ struct ax_line_reader {
 	uint64_t consumed; /* stream offset of buf[0] */
 	uint64_t number;
 	bool eof;
+	bool follow; /* at the end, wait for more instead of ending a partial line */
 	char *prefix; /* oversized line's first bytes */
 };
 
 ax_err ax_lines_init(struct ax_line_reader *r, int fd, size_t max_line) AX_WARN_UNUSED;
 void ax_lines_finish(struct ax_line_reader *r);
-/* AX_OK with a line, AX_ERR_LAST at the end of input, AX_ERR_IO on a read error. */
+/* AX_OK with a line, AX_ERR_LAST at the end of input (AX_ERR_AGAIN when
+ * following: read again later), AX_ERR_IO on a read error. */
 ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line) AX_WARN_UNUSED;
 
 #endif

@@ -21,6 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: annexa COMMAND [OPTIONS]\n\n"
 		"commands:\n"
+		"  run           -c FILE: pull from the sources, deliver to the outputs\n"
 		"  map           stdin JSON lines -> stdout enriched JSON lines (no network)\n"
 		"  check-config  -c FILE: validate a config file, print every error as FILE:LINE\n"
 		"  controls      list the ISO/IEC 27001:2022 controls and the rules evidencing each\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} commands[] = {
+		{ "run", ax_cmd_run },
 		{ "map", ax_cmd_map },
 		{ "check-config", ax_cmd_check_config },
 		{ "controls", ax_cmd_controls },

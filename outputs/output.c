@@ -38,7 +38,7 @@ const struct ax_output_ops *ax_output_find(const char *type)
 	for (size_t i = 0; ax_output_builtins[i]; i++)
 		if (strcmp(ax_output_builtins[i]->conf.name, type) == 0)
 			return ax_output_builtins[i];
-	return NULL;
+	return ax_output_plugin_find(type);
 }
 
 const struct ax_conf_kind *ax_output_kind_find(const char *type)

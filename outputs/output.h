@@ -130,6 +130,14 @@ void ax_output_kind_names(char *out, size_t len);
 /* NULL-terminated list of the built-in modules. */
 extern const struct ax_output_ops *const ax_output_builtins[];
 
+/* External modules (outputs/plugin.c). Loads {dir}/{type}.so: returns 0
+ * with *ops set, -1 when there is no such file, 1 when it exists but is not
+ * a usable module (why says what and names the file). */
+int ax_output_plugin_load(const char *dir, const char *type, const struct ax_output_ops **ops,
+			  char *why, size_t len);
+const struct ax_output_ops *ax_output_plugin_find(const char *type);
+void ax_output_plugins_unload(void);
+
 /* Wrappers: default hooks, counters and logging in one place. */
 struct ax_output *ax_output_create(const struct ax_output_ops *ops, const char *name,
 				   const void *conf, ax_err *err);

@@ -46,3 +46,27 @@ def spliced_from(raw, out):
     """True when out is raw with members inserted just before its closing brace."""
     b = closing_brace(raw)
     return b >= 0 and out.startswith(raw[:b]) and out.endswith(raw[b:])
+
+
+def wait_for(cond, timeout=20.0, interval=0.05):
+    """Polls cond() until it is true or timeout seconds passed; returns its last value."""
+    import time
+    end = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value or time.monotonic() >= end:
+            return value
+        time.sleep(interval)
+
+
+def write_config(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def run_agent(annexa, config, timeout=120):
+    """Runs `annexa run -c config` to its end; returns (exit code, stderr text)."""
+    p = subprocess.run([annexa, "run", "-c", config], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stderr.decode("utf-8", "replace")
