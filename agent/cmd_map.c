@@ -140,25 +140,12 @@ static int send_batch(struct map_run *m)
 
 static int dead_letter(struct map_run *m, const struct ax_line *line, const char *reason)
 {
-	struct ax_dead_record rec = {
-		.source = m->origin.source, .stage = "decode", .reason = reason,
-		.line = line->number, .offset = line->offset, .length = line->full_len,
-		.raw = line->data, .raw_len = line->len,
-	};
-	return ax_deadletter_write(&m->dl, &rec) ? AX_EXIT_FAILURE : AX_EXIT_OK;
-}
-
-static bool blank(const struct ax_line *line)
-{
-	for (size_t i = 0; i < line->len; i++)
-		if (!strchr(" \t\r", line->data[i]))
-			return false;
-	return !line->oversized;
+	return ax_deadletter_write_line(&m->dl, m->origin.source, line, reason) ? AX_EXIT_FAILURE : AX_EXIT_OK;
 }
 
 static int handle_line(struct map_run *m, const struct ax_line *line)
 {
-	if (blank(line))
+	if (ax_line_is_blank(line))
 		return AX_EXIT_OK;
 	m->records++;
 	if (line->oversized) {

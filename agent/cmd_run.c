@@ -186,21 +186,9 @@ static int setup(struct run *r, const char *path)
 static void dead_letter_line(struct run *r, struct run_source *s, const struct ax_line *line,
 			     const char *reason)
 {
-	struct ax_dead_record rec = {
-		.source = s->sec->name, .stage = "decode", .reason = reason, .line = line->number,
-		.offset = line->offset, .length = line->full_len, .raw = line->data, .raw_len = line->len,
-	};
-	if (ax_deadletter_write(&r->dl, &rec))
+	if (ax_deadletter_write_line(&r->dl, s->sec->name, line, reason))
 		ax_error("run", "cannot write to the dead-letter file");
 	s->dead_lettered++;
-}
-
-static bool blank(const struct ax_line *line)
-{
-	for (size_t i = 0; i < line->len; i++)
-		if (!strchr(" \t\r", line->data[i]))
-			return false;
-	return !line->oversized;
 }
 
 static void route(struct run *r, const struct ax_record *rec)
@@ -212,7 +200,7 @@ static void route(struct run *r, const struct ax_record *rec)
 static void handle_line(struct run *r, struct run_source *s, const struct ax_line *line)
 {
 	char reason[160];
-	if (blank(line))
+	if (ax_line_is_blank(line))
 		return;
 	s->records++;
 	if (line->oversized) {

@@ -138,3 +138,13 @@ ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record
 	}
 	return AX_OK;
 }
+
+ax_err ax_deadletter_write_line(struct ax_deadletter *dl, const char *source, const struct ax_line *line,
+				const char *reason)
+{
+	struct ax_dead_record rec = {
+		.source = source, .stage = "decode", .reason = reason, .line = line->number,
+		.offset = line->offset, .length = line->full_len, .raw = line->data, .raw_len = line->len,
+	};
+	return ax_deadletter_write(dl, &rec);
+}

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lines.h"
 
 struct ax_deadletter {
 	FILE *fp; /* NULL: only counted and logged */
@@ -39,6 +40,9 @@ struct ax_dead_record {
 ax_err ax_deadletter_open(struct ax_deadletter *dl, const char *path) AX_WARN_UNUSED;
 void ax_deadletter_close(struct ax_deadletter *dl);
 ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record *rec) AX_WARN_UNUSED;
+/* A record read as a line that could not be decoded (stage "decode"). */
+ax_err ax_deadletter_write_line(struct ax_deadletter *dl, const char *source, const struct ax_line *line,
+				const char *reason) AX_WARN_UNUSED;
 bool ax_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -137,3 +137,11 @@ ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line)
 			return err;
 	}
 }
+
+bool ax_line_is_blank(const struct ax_line *line)
+{
+	for (size_t i = 0; i < line->len; i++)
+		if (!strchr(" \t\r", line->data[i]))
+			return false;
+	return !line->oversized;
+}

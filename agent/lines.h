@@ -40,5 +40,7 @@ void ax_lines_finish(struct ax_line_reader *r);
 /* AX_OK with a line, AX_ERR_LAST at the end of input (AX_ERR_AGAIN when
  * following: read again later), AX_ERR_IO on a read error. */
 ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line) AX_WARN_UNUSED;
+/* Only blanks (skipped between records, never dead-lettered). */
+bool ax_line_is_blank(const struct ax_line *line);
 
 #endif
