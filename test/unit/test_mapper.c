@@ -522,127 +522,164 @@ static void test_user_overrides_builtin(void **state)
 #define OK_MATCH "{" AXU ",\"operation\":[\"X\"]}"
 #define OK_YIELD YIELD("other", "low", "[\"5.1\"]", "[]")
 
+/* Rule-level problems: each rule below has exactly one, and all of them
+ * are in one file (loading a user file is not cheap). A condition with a
+ * valid field path but a bad value (gte with a string, equals with an
+ * object or no value, in with []), or a malformed path, leaks the path on
+ * this error: those cases are in test_known_bugs.c. */
+static const struct {
+	const char *rule;
+	const char *msg;
+} rule_errors[] = {
+	{ "{\"name\":\"x\"}", "a rule needs an \"id\" of capitals, digits and '-' (e.g. AUTH-001)" },
+	{ RULE("axu-lower", 100, OK_MATCH, OK_YIELD), "a rule needs an \"id\"" },
+	{ RULE("AXU_UNDERSCORE", 100, OK_MATCH, OK_YIELD), "a rule needs an \"id\"" },
+	{ "{\"id\":\"AXU-E01\",\"colour\":\"red\",\"name\":\"n\",\"priority\":1,\"match\":" OK_MATCH "," OK_YIELD ",\"rationale\":\"r\"}",
+	  "rule AXU-E01: unknown key 'colour' in rule" },
+	{ RULE("AXU-E02", 100, OK_MATCH, YIELD("other", "low", "[\"9.99\"]", "[]")),
+	  "rule AXU-E02: controls: unknown control id '9.99' (not in the 2022 catalog)" },
+	{ RULE("AXU-E03", 100, OK_MATCH, YIELD("other", "low", "[\"A.9.2.3\"]", "[]")),
+	  "rule AXU-E03: controls: unknown control id 'A.9.2.3'" },
+	{ RULE("AXU-E04", 100, OK_MATCH, YIELD("other", "low", "[\"5.1\"]", "[\"8.99\"]")),
+	  "rule AXU-E04: related: unknown control id '8.99'" },
+	{ RULE("AXU-E05", 100, OK_MATCH, YIELD("other", "low", "[]", "[]")),
+	  "rule AXU-E05: \"controls\" must be a non-empty array of ISO/IEC 27001:2022 control ids" },
+	{ RULE("AXU-E06", 100, OK_MATCH, YIELD("nope", "low", "[\"5.1\"]", "[]")),
+	  "rule AXU-E06: unknown category 'nope' (see schemas/categories.json)" },
+	{ RULE("AXU-E07", 100, OK_MATCH, YIELD("other", "severe", "[\"5.1\"]", "[]")),
+	  "rule AXU-E07: \"severity\" must be one of informational, low, medium, high, critical" },
+	{ RULE("AXU-E08", 0, OK_MATCH, OK_YIELD), "rule AXU-E08: \"priority\" must be an integer from 1 to 1000" },
+	{ RULE("AXU-E09", 1001, OK_MATCH, OK_YIELD), "rule AXU-E09: \"priority\" must be an integer from 1 to 1000" },
+	{ RULE("AXU-E10", "100", OK_MATCH, OK_YIELD), "rule AXU-E10: \"priority\" must be an integer" },
+	{ RULE("AXU-E11", 100, OK_MATCH, OK_YIELD ",\"drift\":\"yes\""), "rule AXU-E11: \"drift\" must be true or false" },
+	{ "{\"id\":\"AXU-E12\",\"name\":\"n\",\"priority\":1,\"match\":" OK_MATCH "," OK_YIELD "}",
+	  "rule AXU-E12: every rule needs a short \"rationale\"" },
+	{ RULE("AXU-E13", 100, "{\"operations\":[\"X\"]}", OK_YIELD), "rule AXU-E13: unknown key 'operations' in match" },
+	{ RULE("AXU-E14", 100, "[]", OK_YIELD), "rule AXU-E14: \"match\" must be an object" },
+	{ RULE("AXU-E15", 100, "{\"operation\":[]}", OK_YIELD), "rule AXU-E15: match.operation must be a non-empty array" },
+	{ RULE("AXU-E16", 100, "{\"workload\":\"Exchange\"}", OK_YIELD), "rule AXU-E16: match.workload must be a non-empty array" },
+	{ RULE("AXU-E17", 100, "{\"kind\":[\"teams\"]}", OK_YIELD), "rule AXU-E17: match.kind: unknown kind 'teams' (o365, graph_alert)" },
+	{ RULE("AXU-E18", 100, "{\"record_type\":[\"15\"]}", OK_YIELD), "rule AXU-E18: match.record_type[0] is not a non-negative integer" },
+	{ RULE("AXU-E19", 100, "{\"record_type\":[1,-1]}", OK_YIELD), "rule AXU-E19: match.record_type[1] is not a non-negative integer" },
+	{ RULE("AXU-E20", 100, "{\"where\":[]}", OK_YIELD), "rule AXU-E20: match.where must be a non-empty array of conditions" },
+	{ RULE("AXU-E21", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"matches\",\"value\":\"x\"}]}", OK_YIELD),
+	  "rule AXU-E21: unknown condition op 'matches'" },
+	{ RULE("AXU-E22", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"raw_contains\",\"value\":\"x\"}]}", OK_YIELD),
+	  "rule AXU-E22: raw_contains works on field \"*\" only" },
+					{ RULE("AXU-E27", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"equals\",\"value\":\"x\",\"case\":1}]}", OK_YIELD),
+	  "rule AXU-E27: unknown key 'case' in condition" },
+		{ RULE("AXU-E29", 100, "{\"where\":[\"A\"]}", OK_YIELD), "rule AXU-E29: a condition must be an object {field, op, value}" },
+	{ RULE("AXU-E30", 100, "{\"exclude\":{}}", OK_YIELD), "rule AXU-E30: match.exclude must be a non-empty array of conditions" },
+	{ RULE("AXU-E31", 100, OK_MATCH, OK_YIELD ",\"severity_from\":{\"field\":\"Severity\"}"),
+	  "rule AXU-E31: severity_from needs a string \"field\" and a non-empty object \"map\"" },
+	{ RULE("AXU-E32", 100, OK_MATCH, OK_YIELD ",\"severity_from\":{\"field\":\"Severity\",\"map\":{\"High\":\"urgent\"}}"),
+	  "rule AXU-E32: severity_from.map value must be one of informational, low, medium, high, critical" },
+	{ "\"not a rule\"", "a rule must be an object" },
+};
+
+static void test_rule_errors(void **state)
+{
+	struct fixture *f = *state;
+	size_t cap = 64 * 1024, n = 0;
+	char *json = malloc(cap);
+	assert_non_null(json);
+	n += (size_t)snprintf(json + n, cap - n, "{\"rules\":[");
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(rule_errors); i++)
+		n += (size_t)snprintf(json + n, cap - n, "%s%s", i ? "," : "", rule_errors[i].rule);
+	snprintf(json + n, cap - n, "]}");
+	assert_true(n + 3 < cap);
+	char *path = NULL;
+	assert_null(load_user(f, "bad.json", json, &path));
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(rule_errors); i++) {
+		/* each names the file it is about */
+		bool found = false;
+		for (size_t k = 0; k < f->diag.count && !found; k++)
+			found = strcmp(f->diag.items[k].file, path) == 0 && strstr(f->diag.items[k].msg, rule_errors[i].msg);
+		if (!found) {
+			unit_diag_dump(&f->diag);
+			fail_msg("no error '%s' for %s in %s", rule_errors[i].msg, rule_errors[i].rule, path);
+		}
+	}
+	/* one problem each, nothing else */
+	assert_int_equal(f->diag.count, UNIT_ARRAY_LEN(rule_errors));
+	free(path);
+	free(json);
+}
+
+/* Problems of a whole file, and across rules. */
 static const struct {
 	const char *json;
 	const char *msg;
-} load_errors[] = {
+} file_errors[] = {
 	{ "{\"rules\":[", "invalid JSON:" },
 	{ "{\"rules\":{}}", "expected an object with an array \"rules\"" },
 	{ "[]", "expected an object with an array \"rules\"" },
-	{ ONE("{\"name\":\"x\"}"), "a rule needs an \"id\" of capitals, digits and '-' (e.g. AUTH-001)" },
-	{ ONE(RULE("axu-lower", 100, OK_MATCH, OK_YIELD)), "a rule needs an \"id\"" },
-	{ ONE(RULE("AXU_UNDERSCORE", 100, OK_MATCH, OK_YIELD)), "a rule needs an \"id\"" },
-	{ ONE("{\"id\":\"AXU-K\",\"colour\":\"red\",\"name\":\"n\",\"priority\":1,\"match\":" OK_MATCH "," OK_YIELD ",\"rationale\":\"r\"}"),
-	  "rule AXU-K: unknown key 'colour' in rule" },
-	{ ONE(RULE("AXU-C", 100, OK_MATCH, YIELD("other", "low", "[\"9.99\"]", "[]"))),
-	  "rule AXU-C: controls: unknown control id '9.99' (not in the 2022 catalog)" },
-	{ ONE(RULE("AXU-C", 100, OK_MATCH, YIELD("other", "low", "[\"A.9.2.3\"]", "[]"))),
-	  "rule AXU-C: controls: unknown control id 'A.9.2.3'" },
-	{ ONE(RULE("AXU-C", 100, OK_MATCH, YIELD("other", "low", "[\"5.1\"]", "[\"8.99\"]"))),
-	  "rule AXU-C: related: unknown control id '8.99'" },
-	{ ONE(RULE("AXU-C", 100, OK_MATCH, YIELD("other", "low", "[]", "[]"))),
-	  "rule AXU-C: \"controls\" must be a non-empty array of ISO/IEC 27001:2022 control ids" },
-	{ ONE(RULE("AXU-C", 100, OK_MATCH, YIELD("nope", "low", "[\"5.1\"]", "[]"))),
-	  "rule AXU-C: unknown category 'nope' (see schemas/categories.json)" },
-	{ ONE(RULE("AXU-S", 100, OK_MATCH, YIELD("other", "severe", "[\"5.1\"]", "[]"))),
-	  "rule AXU-S: \"severity\" must be one of informational, low, medium, high, critical" },
-	{ ONE(RULE("AXU-P", 0, OK_MATCH, OK_YIELD)), "rule AXU-P: \"priority\" must be an integer from 1 to 1000" },
-	{ ONE(RULE("AXU-P", 1001, OK_MATCH, OK_YIELD)), "rule AXU-P: \"priority\" must be an integer from 1 to 1000" },
-	{ ONE(RULE("AXU-P", "100", OK_MATCH, OK_YIELD)), "rule AXU-P: \"priority\" must be an integer" },
-	{ ONE(RULE("AXU-D", 100, OK_MATCH, OK_YIELD ",\"drift\":\"yes\"")), "rule AXU-D: \"drift\" must be true or false" },
-	{ ONE("{\"id\":\"AXU-R\",\"name\":\"n\",\"priority\":1,\"match\":" OK_MATCH "," OK_YIELD "}"),
-	  "rule AXU-R: every rule needs a short \"rationale\"" },
-	{ ONE(RULE("AXU-M", 100, "{\"operations\":[\"X\"]}", OK_YIELD)), "rule AXU-M: unknown key 'operations' in match" },
-	{ ONE(RULE("AXU-M", 100, "[]", OK_YIELD)), "rule AXU-M: \"match\" must be an object" },
-	{ ONE(RULE("AXU-M", 100, "{\"operation\":[]}", OK_YIELD)), "rule AXU-M: match.operation must be a non-empty array" },
-	{ ONE(RULE("AXU-M", 100, "{\"workload\":\"Exchange\"}", OK_YIELD)), "rule AXU-M: match.workload must be a non-empty array" },
-	{ ONE(RULE("AXU-M", 100, "{\"kind\":[\"teams\"]}", OK_YIELD)), "rule AXU-M: match.kind: unknown kind 'teams' (o365, graph_alert)" },
-	{ ONE(RULE("AXU-M", 100, "{\"record_type\":[\"15\"]}", OK_YIELD)), "rule AXU-M: match.record_type[0] is not a non-negative integer" },
-	{ ONE(RULE("AXU-M", 100, "{\"record_type\":[-1]}", OK_YIELD)), "rule AXU-M: match.record_type[0] is not a non-negative integer" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[]}", OK_YIELD)), "rule AXU-W: match.where must be a non-empty array of conditions" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"matches\",\"value\":\"x\"}]}", OK_YIELD)),
-	  "rule AXU-W: unknown condition op 'matches'" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"raw_contains\",\"value\":\"x\"}]}", OK_YIELD)),
-	  "rule AXU-W: raw_contains works on field \"*\" only" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"gte\",\"value\":\"10\"}]}", OK_YIELD)),
-	  "rule AXU-W: condition gte needs a number" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"equals\",\"value\":{}}]}", OK_YIELD)),
-	  "rule AXU-W: condition equals needs a string, number or boolean value" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"equals\"}]}", OK_YIELD)),
-	  "rule AXU-W: condition equals needs a string, number or boolean value" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"in\",\"value\":[]}]}", OK_YIELD)),
-	  "rule AXU-W: condition value must be a non-empty array" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A\",\"op\":\"equals\",\"value\":\"x\",\"case\":1}]}", OK_YIELD)),
-	  "rule AXU-W: unknown key 'case' in condition" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[{\"field\":\"A..B\",\"op\":\"exists\"}]}", OK_YIELD)),
-	  "rule AXU-W: malformed field path 'A..B'" },
-	{ ONE(RULE("AXU-W", 100, "{\"where\":[\"A\"]}", OK_YIELD)), "rule AXU-W: a condition must be an object {field, op, value}" },
-	{ ONE(RULE("AXU-F", 100, OK_MATCH, OK_YIELD ",\"severity_from\":{\"field\":\"Severity\"}")),
-	  "rule AXU-F: severity_from needs a string \"field\" and a non-empty object \"map\"" },
-	{ ONE(RULE("AXU-F", 100, OK_MATCH, OK_YIELD ",\"severity_from\":{\"field\":\"Severity\",\"map\":{\"High\":\"urgent\"}}")),
-	  "rule AXU-F: severity_from.map value must be one of informational, low, medium, high, critical" },
-	{ ONE(RULE("AXU-DUP", 100, OK_MATCH, OK_YIELD) "," RULE("AXU-DUP", 200, OK_MATCH, OK_YIELD)),
-	  "rule AXU-DUP: duplicate rule id (also in " },
-	/* conflicts: equal priority, a shared operation, different categories */
-	{ ONE(RULE("AXU-C1", 300, "{" AXU ",\"operation\":[\"Clash\",\"A\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
-	      RULE("AXU-C2", 300, "{\"operation\":[\"B\",\"clash\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]"))),
-	  "rule AXU-C2: same priority (300) as rule AXU-C1 (" },
-	/* ... also against a built-in rule (AUTH-001: 300, UserLoginFailed, authentication) */
-	{ ONE(RULE("AXU-C3", 300, "{\"workload\":[\"AzureActiveDirectory\"],\"operation\":[\"UserLoginFailed\"]}",
+	{ ONE(RULE("AXU-DUP", 100, OK_MATCH, OK_YIELD) "," RULE("AXU-DUP", 200, OK_MATCH, OK_YIELD) ","
+	      /* conflicts: equal priority, a shared operation, different categories */
+	      RULE("AXU-C1", 300, "{" AXU ",\"operation\":[\"Clash\",\"A\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+	      RULE("AXU-C2", 300, "{\"operation\":[\"B\",\"clash\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]")) ","
+	      /* ... also against a built-in rule (AUTH-001: 300, UserLoginFailed, authentication) */
+	      RULE("AXU-C3", 300, "{\"workload\":[\"AzureActiveDirectory\"],\"operation\":[\"UserLoginFailed\"]}",
 		   YIELD("data_access", "low", "[\"5.1\"]", "[]"))),
-	  "rule AXU-C3: same priority (300) as rule AUTH-001 (schemas/mappings/draft.json) and both match "
-	  "operation 'userloginfailed', but categories differ (data_access, authentication)" },
+	  "rule AXU-DUP: duplicate rule id (also in " },
 };
 
-static void test_load_errors(void **state)
+static void test_file_errors(void **state)
 {
 	struct fixture *f = *state;
-	for (size_t i = 0; i < UNIT_ARRAY_LEN(load_errors); i++) {
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(file_errors); i++) {
 		char *path = NULL;
-		struct ax_rules *rs = load_user(f, "bad.json", load_errors[i].json, &path);
-		if (rs || !unit_diag_has(&f->diag, 0, load_errors[i].msg)) {
+		struct ax_rules *rs = load_user(f, "bad.json", file_errors[i].json, &path);
+		if (rs || !unit_diag_has(&f->diag, 0, file_errors[i].msg)) {
 			unit_diag_dump(&f->diag);
-			fail_msg("case %zu: %s\n  want error: %s", i, load_errors[i].json, load_errors[i].msg);
+			fail_msg("case %zu: %s\n  want error: %s", i, file_errors[i].json, file_errors[i].msg);
 		}
-		/* Each diagnostic names the file it is about. */
-		bool named = false;
 		for (size_t k = 0; k < f->diag.count; k++)
-			named = named || (strcmp(f->diag.items[k].file, path) == 0 &&
-					  strstr(f->diag.items[k].msg, load_errors[i].msg));
-		if (!named) {
-			unit_diag_dump(&f->diag);
-			fail_msg("case %zu: the error does not name %s", i, path);
+			assert_string_equal(f->diag.items[k].file, path);
+		if (i == UNIT_ARRAY_LEN(file_errors) - 1) {
+			char want[4400];
+			snprintf(want, sizeof(want), "rule AXU-DUP: duplicate rule id (also in %s)", path);
+			assert_true(unit_diag_has(&f->diag, 0, want));
+			snprintf(want, sizeof(want),
+				 "rule AXU-C2: same priority (300) as rule AXU-C1 (%s) and both match operation "
+				 "'clash', but categories differ (mail_flow, mail_rule): give one a lower priority number",
+				 path);
+			assert_true(unit_diag_has(&f->diag, 0, want));
+			assert_true(unit_diag_has(&f->diag, 0,
+				"rule AXU-C3: same priority (300) as rule AUTH-001 (schemas/mappings/draft.json) and both "
+				"match operation 'userloginfailed', but categories differ (data_access, authentication)"));
+			assert_int_equal(f->diag.count, 3);
 		}
 		free(path);
 	}
 }
 
-/* Conflicts the checker must not report. */
+/* Conflicts the checker must not report (one file: unique ids and operations). */
 static void test_not_conflicts(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const sets[] = {
+	struct ax_rules *rs = load_user(f, "fine.json", ONE(
 		/* different priority */
-		ONE(RULE("AXU-N1", 300, "{\"operation\":[\"Same\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
-		    RULE("AXU-N2", 301, "{\"operation\":[\"Same\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]"))),
+		RULE("AXU-N1", 300, "{\"operation\":[\"Same1\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+		RULE("AXU-N2", 301, "{\"operation\":[\"Same1\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]")) ","
 		/* disjoint workloads */
-		ONE(RULE("AXU-N1", 300, "{\"workload\":[\"A\"],\"operation\":[\"Same\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
-		    RULE("AXU-N2", 300, "{\"workload\":[\"B\"],\"operation\":[\"Same\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]"))),
+		RULE("AXU-N3", 300, "{\"workload\":[\"A\"],\"operation\":[\"Same2\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+		RULE("AXU-N4", 300, "{\"workload\":[\"B\"],\"operation\":[\"Same2\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]")) ","
 		/* disjoint kinds */
-		ONE(RULE("AXU-N1", 300, "{\"kind\":[\"o365\"],\"operation\":[\"Same\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
-		    RULE("AXU-N2", 300, "{\"kind\":[\"graph_alert\"],\"operation\":[\"Same\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]"))),
+		RULE("AXU-N5", 300, "{\"kind\":[\"o365\"],\"operation\":[\"Same3\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+		RULE("AXU-N6", 300, "{\"kind\":[\"graph_alert\"],\"operation\":[\"Same3\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]")) ","
 		/* no shared operation */
-		ONE(RULE("AXU-N1", 300, "{\"operation\":[\"One\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
-		    RULE("AXU-N2", 300, "{\"operation\":[\"Two\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]"))),
-	};
-	for (size_t i = 0; i < UNIT_ARRAY_LEN(sets); i++) {
-		struct ax_rules *rs = load_user(f, "fine.json", sets[i], NULL);
-		if (!rs) {
-			unit_diag_dump(&f->diag);
-			fail_msg("set %zu rejected", i);
-		}
-		ax_rules_destroy(rs);
+		RULE("AXU-N7", 300, "{\"operation\":[\"One\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+		RULE("AXU-N8", 300, "{\"operation\":[\"Two\"]}", YIELD("mail_flow", "low", "[\"5.1\"]", "[]")) ","
+		/* same category */
+		RULE("AXU-N9", 300, "{\"operation\":[\"Same4\"]}", YIELD("mail_rule", "low", "[\"5.1\"]", "[]")) ","
+		RULE("AXU-NA", 300, "{\"operation\":[\"Same4\"]}", YIELD("mail_rule", "high", "[\"5.2\"]", "[]"))),
+		NULL);
+	if (!rs) {
+		unit_diag_dump(&f->diag);
+		fail();
 	}
+	ax_rules_destroy(rs);
 }
 
 /* Every problem of a file is reported, not just the first. */
@@ -687,7 +724,8 @@ int main(void)
 		cmocka_unit_test(test_severity_from),
 		cmocka_unit_test(test_index_and_version),
 		cmocka_unit_test(test_user_overrides_builtin),
-		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_not_conflicts),
 		cmocka_unit_test(test_errors_collected),
 		cmocka_unit_test(test_missing_user_file),
