@@ -1,12 +1,16 @@
 /* annexa run -c FILE: sources → decode → map → enrich → route → outputs.
  *
- * One pipeline thread. When every source is a file with follow = false,
+ * Each source runs in a thread of its own and hands units of raw records
+ * to the pipeline thread, which enriches, routes and delivers them and
+ * then tells the source (its checkpoint may move). When every source is a file with follow = false,
  * the run is a replay: it ends once every record was delivered to every
  * output whose filter it passes, and fails if an output stayed unreachable
  * for shutdown_timeout. SIGTERM and SIGINT stop reading; what was read is
  * still delivered within shutdown_timeout. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +24,20 @@
 #include "log.h"
 #include "route.h"
 #include "rules.h"
-#include "sources/file_source.h"
+#include "queue.h"
+#include "sources/source.h"
 #include "version.h"
 
-#define LINES_PER_TURN 256
-#define IDLE_MS 200
+#define QUEUE_BYTES (64u << 20)
+#define POP_WAIT_MS 200
 
 struct run_source {
 	const struct ax_section_conf *sec;
-	struct ax_file_source *file;
-	struct ax_origin origin;
-	bool done;
+	struct ax_source *src;
+	pthread_t thread;
+	bool started;
+	atomic_bool finished; /* run() returned */
+	bool replay_done;     /* ... and said it read everything */
 	uint64_t records, dead_lettered;
 };
 
@@ -39,14 +46,19 @@ struct run {
 	struct ax_rules *rules;
 	struct ax_processor proc;
 	struct ax_deadletter dl;
+	struct ax_queue queue;
+	struct ax_source_env env;
 	struct run_source *sources;
 	struct ax_output **outputs;
 	struct ax_delivery *deliveries;
 	size_t nsources, noutputs;
 	bool replay;
+	const char *host;
 };
 
-static volatile sig_atomic_t stop_requested;
+/* Set by SIGTERM/SIGINT, read by every thread: a lock-free atomic is
+ * both async-signal-safe and race-free. */
+static atomic_int stop_requested;
 
 static void on_stop(int sig)
 {
@@ -114,31 +126,28 @@ static int load_config(struct run *r, const char *path)
 	return ok ? AX_EXIT_OK : AX_EXIT_USAGE;
 }
 
-static int open_sources(struct run *r)
+static int create_sources(struct run *r)
 {
-	const struct ax_agent_conf *agent = &r->cfg->agent;
 	r->sources = calloc(r->cfg->nsources ? r->cfg->nsources : 1, sizeof(*r->sources));
 	if (!r->sources)
 		return AX_EXIT_FAILURE;
 	r->replay = true;
 	for (size_t i = 0; i < r->cfg->nsources; i++) {
 		const struct ax_section_conf *sec = &r->cfg->sources[i];
+		const struct ax_source_ops *ops = ax_source_ops_find(sec->kind->name);
 		struct run_source *s = &r->sources[r->nsources];
-		if (strcmp(sec->kind->name, "file") != 0) {
+		if (!ops) {
 			ax_error(sec->name, "%s:%d: source type '%s' is not available in annexa %s yet; use type = file",
 				 r->cfg->path, sec->line, sec->kind->name, AX_VERSION);
 			return AX_EXIT_USAGE;
 		}
-		const struct ax_file_source_conf *fc = sec->conf;
 		ax_err err;
 		s->sec = sec;
-		s->file = ax_file_source_open(sec->name, fc, agent->max_record_size, &err);
-		if (!s->file)
+		s->src = ops->create(sec->name, sec->conf, &r->env, &err);
+		if (!s->src)
 			return AX_EXIT_FAILURE;
-		s->origin = (struct ax_origin){
-			.source = sec->name, .type = "file", .host = ax_host_name(agent->host), .version = AX_VERSION,
-		};
-		r->replay = r->replay && !fc->follow;
+		atomic_init(&s->finished, false);
+		r->replay = r->replay && ops->finite(s->src);
 		r->nsources++;
 	}
 	if (r->nsources == 0)
@@ -172,6 +181,7 @@ static int setup(struct run *r, const char *path)
 	if (rc)
 		return rc;
 	const struct ax_agent_conf *agent = &r->cfg->agent;
+	r->host = ax_host_name(agent->host);
 	if (ax_processor_init(&r->proc, r->rules, (unsigned)agent->max_depth, agent->max_record_size))
 		return AX_EXIT_FAILURE;
 	if (ax_deadletter_open(&r->dl, agent->dead_letter[0] ? agent->dead_letter : NULL)) {
@@ -179,14 +189,64 @@ static int setup(struct run *r, const char *path)
 			 agent->dead_letter);
 		return AX_EXIT_FAILURE;
 	}
+	ax_queue_init(&r->queue, QUEUE_BYTES);
+	r->env = (struct ax_source_env){ .agent = agent, .queue = &r->queue, .stop = &stop_requested };
 	rc = create_outputs(r);
-	return rc ? rc : open_sources(r);
+	return rc ? rc : create_sources(r);
 }
 
-static void dead_letter_line(struct run *r, struct run_source *s, const struct ax_line *line,
-			     const char *reason)
+/* ---- source threads ---- */
+
+static void *source_thread(void *arg)
 {
-	if (ax_deadletter_write_line(&r->dl, s->sec->name, line, reason))
+	struct run_source *s = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the pipeline thread's */
+	s->replay_done = s->src->ops->run(s->src);
+	atomic_store(&s->finished, true);
+	return NULL;
+}
+
+static int start_sources(struct run *r)
+{
+	for (size_t i = 0; i < r->nsources; i++) {
+		if (pthread_create(&r->sources[i].thread, NULL, source_thread, &r->sources[i]) != 0) {
+			ax_error(r->sources[i].sec->name, "cannot start its thread");
+			return AX_EXIT_FAILURE;
+		}
+		r->sources[i].started = true;
+	}
+	return AX_EXIT_OK;
+}
+
+static bool sources_finished(const struct run *r)
+{
+	for (size_t i = 0; i < r->nsources; i++)
+		if (!atomic_load(&r->sources[i].finished))
+			return false;
+	return true;
+}
+
+/* ---- the pipeline ---- */
+
+static struct run_source *source_of(struct run *r, const struct ax_unit *u)
+{
+	for (size_t i = 0; i < r->nsources; i++)
+		if (strcmp(r->sources[i].sec->name, u->origin.source) == 0)
+			return &r->sources[i];
+	return &r->sources[0];
+}
+
+static void dead_letter_record(struct run *r, struct run_source *s, const struct ax_unit *u, size_t i,
+			       const char *reason)
+{
+	const struct ax_unit_record *ur = &u->records[i];
+	struct ax_dead_record rec = {
+		.source = u->origin.source, .stage = "decode", .reason = reason, .line = ur->line,
+		.offset = ur->offset, .length = ur->full_len, .raw = ax_unit_data(u, i), .raw_len = ur->len,
+	};
+	if (ax_deadletter_write(&r->dl, &rec))
 		ax_error("run", "cannot write to the dead-letter file");
 	s->dead_lettered++;
 }
@@ -197,46 +257,29 @@ static void route(struct run *r, const struct ax_record *rec)
 		ax_delivery_add(&r->deliveries[i], rec, r->cfg->agent.shutdown_timeout);
 }
 
-static void handle_line(struct run *r, struct run_source *s, const struct ax_line *line)
+static void handle_record(struct run *r, struct run_source *s, const struct ax_unit *u, size_t i,
+			  const struct ax_origin *origin)
 {
+	const struct ax_unit_record *ur = &u->records[i];
 	char reason[160];
-	if (ax_line_is_blank(line))
-		return;
 	s->records++;
-	if (line->oversized) {
+	if (ur->oversized) {
 		snprintf(reason, sizeof(reason), "record of %llu bytes exceeds max_record_size (%llu bytes)",
-			 (unsigned long long)line->full_len, (unsigned long long)r->cfg->agent.max_record_size);
-		dead_letter_line(r, s, line, reason);
-	} else if (ax_process(&r->proc, line->data, line->len, &s->origin)) {
-		dead_letter_line(r, s, line, r->proc.reason);
+			 (unsigned long long)ur->full_len, (unsigned long long)r->cfg->agent.max_record_size);
+		dead_letter_record(r, s, u, i, reason);
+	} else if (ax_process(&r->proc, ax_unit_data(u, i), ur->len, origin)) {
+		dead_letter_record(r, s, u, i, r->proc.reason);
 	} else {
 		route(r, &r->proc.record);
 	}
 }
 
-/* Up to LINES_PER_TURN lines of one source. Returns false when it had nothing. */
-static bool pull(struct run *r, struct run_source *s)
-{
-	struct ax_line line;
-	for (int n = 0; n < LINES_PER_TURN && !stop_requested; n++) {
-		ax_err err = ax_file_source_next(s->file, &line);
-		if (err == AX_ERR_AGAIN)
-			return n > 0;
-		if (err) {
-			s->done = true; /* the end, or a read error already logged */
-			return n > 0;
-		}
-		handle_line(r, s, &line);
-	}
-	return true;
-}
-
-static bool any_output_dead(const struct run *r)
+static bool all_delivered(const struct run *r)
 {
 	for (size_t i = 0; i < r->noutputs; i++)
 		if (r->deliveries[i].state != AX_DELIVERY_OK)
-			return true;
-	return false;
+			return false;
+	return true;
 }
 
 static void send_all(struct run *r, int64_t patience_ms)
@@ -245,29 +288,57 @@ static void send_all(struct run *r, int64_t patience_ms)
 		ax_delivery_send(&r->deliveries[i], patience_ms);
 }
 
-static void idle(void)
+/* Decodes, maps and delivers a unit, then tells its source. */
+static void consume(struct run *r, struct ax_unit *u)
 {
-	struct timespec ts = { 0, IDLE_MS * 1000000L };
-	nanosleep(&ts, NULL);
+	struct run_source *s = source_of(r, u);
+	struct ax_origin origin = u->origin;
+	origin.host = r->host;
+	origin.version = AX_VERSION;
+	for (size_t i = 0; i < u->count; i++)
+		handle_record(r, s, u, i, &origin);
+	/* A live source waits for its receivers as long as it takes; a replay
+	 * gives up after shutdown_timeout. */
+	send_all(r, r->replay ? r->cfg->agent.shutdown_timeout : INT64_MAX / 2);
+	u->done(u, all_delivered(r));
 }
 
 static void pipeline(struct run *r)
 {
-	while (!stop_requested && !(r->replay && any_output_dead(r))) {
-		bool busy = false, open = false;
-		for (size_t i = 0; i < r->nsources; i++) {
-			if (r->sources[i].done)
-				continue;
-			busy = pull(r, &r->sources[i]) || busy;
-			open = open || !r->sources[i].done;
-		}
-		if (!open)
+	while (!stop_requested && !(r->replay && !all_delivered(r))) {
+		struct ax_unit *u = ax_queue_pop(&r->queue, POP_WAIT_MS);
+		if (u)
+			consume(r, u);
+		else if (sources_finished(r))
 			break;
-		if (!busy) { /* following and nothing new: deliver what is waiting */
-			send_all(r, r->cfg->agent.shutdown_timeout);
-			idle();
-		}
 	}
+}
+
+/* Stop: the sources end, what they queued is still delivered. */
+static void drain(struct run *r)
+{
+	if (stop_requested)
+		ax_info("run", "stopping: delivering what was read (at most %llds)",
+			(long long)r->cfg->agent.shutdown_timeout / 1000);
+	stop_requested = 1;
+	ax_queue_close(&r->queue);
+	for (size_t i = 0; i < r->nsources; i++)
+		if (r->sources[i].started)
+			pthread_join(r->sources[i].thread, NULL);
+	struct ax_unit *u;
+	while ((u = ax_queue_pop(&r->queue, 0))) {
+		if (all_delivered(r))
+			consume(r, u);
+		else
+			u->done(u, false);
+	}
+}
+
+static void flush_outputs(struct run *r)
+{
+	for (size_t i = 0; i < r->noutputs; i++)
+		if (ax_output_flush(r->outputs[i], r->cfg->agent.shutdown_timeout))
+			ax_warn(r->outputs[i]->name, "flush did not finish within shutdown_timeout");
 }
 
 /* 0 when every routed record was delivered or dead-lettered. */
@@ -294,12 +365,15 @@ static int report(const struct run *r)
 
 static void cleanup(struct run *r)
 {
+	for (size_t i = 0; i < r->nsources; i++)
+		if (r->sources[i].src)
+			r->sources[i].src->ops->destroy(r->sources[i].src);
 	for (size_t i = 0; i < r->noutputs; i++) {
 		ax_delivery_finish(&r->deliveries[i]);
 		ax_output_destroy(r->outputs[i]);
 	}
-	for (size_t i = 0; i < r->nsources; i++)
-		ax_file_source_close(r->sources[i].file);
+	if (r->env.queue)
+		ax_queue_finish(&r->queue);
 	free(r->sources);
 	free(r->outputs);
 	free(r->deliveries);
@@ -319,18 +393,18 @@ int ax_cmd_run(int argc, char **argv)
 		return rc;
 	catch_stop_signals();
 	rc = setup(&r, path);
-	if (rc == AX_EXIT_OK) {
+	if (rc == AX_EXIT_OK)
+		rc = start_sources(&r);
+	if (rc == AX_EXIT_OK)
 		pipeline(&r);
-		if (stop_requested)
-			ax_info("run", "stopping: delivering what was read (at most %llds)",
-				(long long)r.cfg->agent.shutdown_timeout / 1000);
+	if (r.env.queue) {
+		drain(&r);
 		stop_requested = 0; /* the final delivery must not be cut short by the stop itself */
 		send_all(&r, r.cfg->agent.shutdown_timeout);
-		for (size_t i = 0; i < r.noutputs; i++)
-			if (ax_output_flush(r.outputs[i], r.cfg->agent.shutdown_timeout))
-				ax_warn(r.outputs[i]->name, "flush did not finish within shutdown_timeout");
-		rc = report(&r);
+		flush_outputs(&r);
 	}
+	if (rc == AX_EXIT_OK)
+		rc = report(&r);
 	cleanup(&r);
 	return rc;
 }

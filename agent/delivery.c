@@ -21,7 +21,7 @@ static int64_t now_ms(void)
 
 void ax_delivery_init(struct ax_delivery *d, struct ax_output *out,
 		      const struct ax_output_common_conf *filter, struct ax_deadletter *dead_letter,
-		      const volatile sig_atomic_t *stop, size_t max_record)
+		      const atomic_int *stop, size_t max_record)
 {
 	memset(d, 0, sizeof(*d));
 	d->out = out;

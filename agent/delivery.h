@@ -8,7 +8,7 @@
 #ifndef AX_AGENT_DELIVERY_H
 #define AX_AGENT_DELIVERY_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,7 +29,7 @@ struct ax_delivery {
 	struct ax_output *out;
 	const struct ax_output_common_conf *filter;
 	struct ax_deadletter *dead_letter;
-	const volatile sig_atomic_t *stop; /* set by a signal: give up waiting */
+	const atomic_int *stop; /* set by a signal: give up waiting */
 	struct ax_batch_builder batch;
 	uint8_t *rejected;
 	size_t rejected_cap;
@@ -41,7 +41,7 @@ struct ax_delivery {
 
 void ax_delivery_init(struct ax_delivery *d, struct ax_output *out,
 		      const struct ax_output_common_conf *filter, struct ax_deadletter *dead_letter,
-		      const volatile sig_atomic_t *stop, size_t max_record);
+		      const atomic_int *stop, size_t max_record);
 void ax_delivery_finish(struct ax_delivery *d);
 /* Adds r when it passes the filter; sends the batch once it is full. */
 enum ax_delivery_state ax_delivery_add(struct ax_delivery *d, const struct ax_record *r,

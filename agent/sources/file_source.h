@@ -22,4 +22,7 @@ ax_err ax_file_source_next(struct ax_file_source *s, struct ax_line *line) AX_WA
 const char *ax_file_source_path(const struct ax_file_source *s);
 void ax_file_source_close(struct ax_file_source *s);
 
+/* type = file as a running source: units of up to 1024 lines. */
+extern const struct ax_source_ops ax_source_file_ops;
+
 #endif

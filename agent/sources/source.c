@@ -124,3 +124,15 @@ void ax_source_kind_names(char *out, size_t len)
 	for (size_t i = 0; ax_source_kinds[i] && used < len; i++)
 		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", ax_source_kinds[i]->name);
 }
+
+extern const struct ax_source_ops ax_source_file_ops;
+
+static const struct ax_source_ops *const source_ops[] = { &ax_source_file_ops, NULL };
+
+const struct ax_source_ops *ax_source_ops_find(const char *type)
+{
+	for (size_t i = 0; source_ops[i]; i++)
+		if (strcmp(source_ops[i]->type, type) == 0)
+			return source_ops[i];
+	return NULL;
+}

@@ -6,8 +6,11 @@
 #ifndef AX_AGENT_SOURCES_SOURCE_H
 #define AX_AGENT_SOURCES_SOURCE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "queue.h"
 
 #include "config.h"
 #include "option.h"
@@ -38,6 +41,36 @@ struct ax_file_source_conf {
 	char *path;
 	bool follow;
 };
+
+/* What a running source gets from the agent. */
+struct ax_source_env {
+	const struct ax_agent_conf *agent;
+	struct ax_queue *queue;          /* where units go */
+	const atomic_int *stop; /* set when the agent stops: return from run */
+};
+
+/* A running source: created from its section, run in a thread of its own. */
+struct ax_source {
+	const struct ax_source_ops *ops;
+	char *name;
+	const struct ax_source_env *env;
+};
+
+struct ax_source_ops {
+	const char *type; /* the [source] type */
+	struct ax_source *(*create)(const char *name, const void *conf, const struct ax_source_env *env,
+				    ax_err *err);
+	/* The thread body: pushes units until the source has no more (a
+	 * replay: returns true) or env->stop is set (returns false). */
+	bool (*run)(struct ax_source *src);
+	/* Whether run ends by itself (a replay) rather than at a stop. */
+	bool (*finite)(const struct ax_source *src);
+	/* After run returned and every unit it pushed came back through done(). */
+	void (*destroy)(struct ax_source *src);
+};
+
+/* The implementation of a source type; NULL when this version has none yet. */
+const struct ax_source_ops *ax_source_ops_find(const char *type);
 
 const struct ax_conf_kind *ax_source_kind_find(const char *name);
 void ax_source_kind_names(char *out, size_t len);

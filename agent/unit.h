@@ -1,0 +1,47 @@
+/* unit.h - what a source hands the pipeline: raw records with their origin,
+ * and a way to hear back once they are safe.
+ *
+ * A source fills a unit (a blob of the Management API, a page of Graph
+ * alerts, a run of lines of a file) and pushes it on the queue. The
+ * pipeline decodes, maps and delivers its records, then calls done(): only
+ * then may the source move its checkpoint past them. ok = false means the
+ * records were not delivered (the agent is stopping); the checkpoint stays. */
+#ifndef AX_AGENT_UNIT_H
+#define AX_AGENT_UNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "enrich.h"
+#include "err.h"
+
+struct ax_unit_record {
+	size_t off, len;   /* in data */
+	uint64_t line;     /* where it came from, for the dead-letter file: */
+	uint64_t offset;   /*   line number and byte offset in a file or blob */
+	uint64_t full_len; /* > len when the record was cut (oversized) */
+	bool oversized;
+};
+
+struct ax_unit {
+	struct ax_origin origin; /* strings owned by the source, stable while it lives */
+	struct ax_buf data;
+	struct ax_unit_record *records;
+	size_t count, cap;
+	void (*done)(struct ax_unit *unit, bool ok);
+	void *owner;       /* the source's */
+	uint64_t tag;      /* the source's, e.g. which window the unit belongs to */
+	struct ax_unit *next; /* queue link */
+};
+
+void ax_unit_init(struct ax_unit *u, size_t max_bytes);
+void ax_unit_finish(struct ax_unit *u);
+void ax_unit_clear(struct ax_unit *u);
+/* Copies one record's bytes in. */
+ax_err ax_unit_add(struct ax_unit *u, const char *data, size_t len, uint64_t line, uint64_t offset,
+		   uint64_t full_len, bool oversized) AX_WARN_UNUSED;
+static inline const char *ax_unit_data(const struct ax_unit *u, size_t i) { return u->data.data + u->records[i].off; }
+
+#endif
