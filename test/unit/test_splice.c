@@ -231,7 +231,7 @@ static void test_too_large(void **state)
 	memset(raw + h, 'x', n);
 	strcpy(raw + h + n, "\"}");
 	assert_int_equal(ax_process(&f->p, raw, strlen(raw), &f->origin), AX_ERR_TOO_LARGE);
-	assert_string_equal(f->p.reason, "cannot enrich: record too large");
+	assert_contains(f->p.reason, "too large");
 	/* a record under the bound is fine */
 	raw[h + 32 * 1024] = '\0';
 	strcat(raw, "\"}");
@@ -377,7 +377,6 @@ static void test_record_fields(void **state)
 		   "\"Operation\":\"FileAccessed\",\"UserId\":\"alice@contoso\",\"ClientIP\":\"10.0.0.1\","
 		   "\"ClientIPAddress\":\"10.0.0.2\",\"ActorIpAddress\":\"10.0.0.3\"}");
 	const struct ax_record *r = &f->p.record;
-	assert_ptr_equal(r->json, f->p.out.data);
 	assert_string_equal(r->id, "e1");
 	assert_string_equal(r->creation_time, "2026-11-23T07:00:00");
 	assert_string_equal(r->workload, "SharePoint");
