@@ -258,7 +258,7 @@ static const struct error_case errors[] = {
 	  "content_types: 'Audit.Teams' is not one of: Audit.AzureActiveDirectory, Audit.Exchange," },
 	{ "[source \"o\"]\ntype = o365\ntenant_id = t\nclient_id = c\n" OUTPUT_FILE, 1,
 	  "missing credentials: set client_secret_file, or certificate_file and private_key_file" },
-	{ "[output \"k\"]\ntype = kafka\nbrokers = k:9092\ntopic = m365.{tenant}\n", 1, "{tenant}" },
+	{ "[output \"k\"]\ntype = kafka\nbrokers = k:9092\ntopic = m365.{nope}\n", 1, "unknown field {nope}" },
 	{ "[agent]\n", 0, "no [output \"NAME\"] section: records would go nowhere" },
 	{ "", 0, "no [output \"NAME\"] section" },
 };
