@@ -2,6 +2,7 @@
 #include "outputs/syslog/syslog_tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,21 +91,31 @@ static bool expect_peer(SSL *ssl, const char *host)
 	return SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
 }
 
-/* Waits for what OpenSSL asked for; false on a real error or the deadline. */
-static bool wait_for(const struct ax_syslog_tls_session *s, int ret, int64_t deadline_ms)
+/* After an OpenSSL call returned ret: waits for what it asked for
+ * (AX_OK: call again), or says why it failed (AX_ERR_AGAIN: the deadline). */
+static ax_err wait_for(const struct ax_syslog_tls_session *s, int ret, int64_t deadline_ms,
+		       char *reason, size_t len)
 {
 	int e = SSL_get_error(s->ssl, ret);
-	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-		return false;
-	return ax_syslog_wait_fd(s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ms) == AX_OK;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		if (ax_syslog_wait_fd(s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ms) == AX_OK)
+			return AX_OK;
+		snprintf(reason, len, "timed out");
+		return AX_ERR_AGAIN;
+	}
+	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+		snprintf(reason, len, "%s", errno ? strerror(errno) : "connection closed by the receiver");
+	else if (e == SSL_ERROR_ZERO_RETURN)
+		snprintf(reason, len, "connection closed by the receiver");
+	else
+		openssl_reason(reason, len);
+	return AX_ERR_IO;
 }
 
-static void handshake_failure(const struct ax_syslog_tls_session *s, const char *host, char *why,
-			      size_t why_len)
+static void handshake_failure(const struct ax_syslog_tls_session *s, const char *host,
+			      const char *reason, char *why, size_t why_len)
 {
-	char reason[200];
 	long verify = SSL_get_verify_result(s->ssl);
-	openssl_reason(reason, sizeof(reason));
 	if (verify != X509_V_OK)
 		snprintf(why, why_len, "TLS handshake with %s failed: certificate verification: %s",
 			 host, X509_verify_cert_error_string(verify));
@@ -116,6 +127,8 @@ struct ax_syslog_tls_session *ax_syslog_tls_connect(struct ax_syslog_tls *tls, i
 						    const char *host, int64_t deadline_ms,
 						    char *why, size_t why_len)
 {
+	/* OpenSSL writes with write(): a receiver that closed raises SIGPIPE,
+	 * which annexa ignores (cmd_run.c) to see EPIPE instead. */
 	struct ax_syslog_tls_session *s = calloc(1, sizeof(*s));
 	if (!s || !(s->ssl = SSL_new(tls->ctx)) || !SSL_set_fd(s->ssl, fd) || !expect_peer(s->ssl, host)) {
 		snprintf(why, why_len, "cannot set up a TLS session for %s", host);
@@ -124,14 +137,16 @@ struct ax_syslog_tls_session *ax_syslog_tls_connect(struct ax_syslog_tls *tls, i
 	}
 	s->fd = fd;
 	ERR_clear_error();
+	errno = 0;
+	char reason[200];
 	for (;;) {
 		int ret = SSL_connect(s->ssl);
 		if (ret == 1)
 			return s;
-		if (!wait_for(s, ret, deadline_ms))
+		if (wait_for(s, ret, deadline_ms, reason, sizeof(reason)))
 			break;
 	}
-	handshake_failure(s, host, why, why_len);
+	handshake_failure(s, host, reason, why, why_len);
 	ax_syslog_tls_close(s);
 	return NULL;
 }
@@ -141,13 +156,13 @@ ax_err ax_syslog_tls_write(struct ax_syslog_tls_session *s, const char *data, si
 {
 	char reason[200];
 	ERR_clear_error();
+	errno = 0;
 	for (size_t off = 0; off < len;) {
 		size_t n = 0;
 		int ret = SSL_write_ex(s->ssl, data + off, len - off, &n);
 		if (ret == 1)
 			off += n;
-		else if (!wait_for(s, ret, deadline_ms)) {
-			openssl_reason(reason, sizeof(reason));
+		else if (wait_for(s, ret, deadline_ms, reason, sizeof(reason))) {
 			snprintf(why, why_len, "TLS write failed: %s", reason);
 			return AX_ERR_IO;
 		}
@@ -162,9 +177,10 @@ bool ax_syslog_tls_alive(struct ax_syslog_tls_session *s)
 	char scratch[256];
 	size_t n;
 	ERR_clear_error();
-	if (SSL_read_ex(s->ssl, scratch, sizeof(scratch), &n) == 1)
+	int ret = SSL_read_ex(s->ssl, scratch, sizeof(scratch), &n);
+	if (ret == 1)
 		return true;
-	bool alive = SSL_get_error(s->ssl, 0) == SSL_ERROR_WANT_READ;
+	bool alive = SSL_get_error(s->ssl, ret) == SSL_ERROR_WANT_READ;
 	ERR_clear_error();
 	return alive;
 }

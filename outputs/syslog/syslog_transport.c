@@ -245,15 +245,18 @@ static ax_err send_datagrams(int fd, const char *data, const size_t *ends, size_
 			msgs[n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[n], .msg_iovlen = 1 } };
 		}
 		int sent = sendmmsg(fd, msgs, n, MSG_NOSIGNAL);
-		if (sent > 0)
+		if (sent >= 0) {
 			done += (size_t)sent;
-		else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (ax_syslog_wait_fd(fd, POLLOUT, deadline_ms) != AX_OK) {
-				errno = ETIMEDOUT;
-				return AX_ERR_IO;
-			}
-		} else if (sent < 0 && errno != EINTR)
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return AX_ERR_IO;
+		if (ax_syslog_wait_fd(fd, POLLOUT, deadline_ms) != AX_OK) {
+			errno = ETIMEDOUT;
+			return AX_ERR_IO;
+		}
 	}
 	return AX_OK;
 }

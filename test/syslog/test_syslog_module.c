@@ -2,7 +2,8 @@
  * sockets this test owns on 127.0.0.1 (ports chosen by the kernel): UDP
  * datagrams and the oversize policy, octet-counted and LF-framed TCP,
  * reconnecting after the receiver closed, backoff while it refuses,
- * a write that times out, and a TLS setup that cannot load. */
+ * a write that times out, a TLS handshake that never completes and a TLS
+ * setup that cannot load. */
 #define _GNU_SOURCE /* memmem */
 #include "unit.h"
 
@@ -357,6 +358,23 @@ static void test_tcp_write_timeout(void **state)
 	assert_true(now_ms() - start < WAIT_MS);
 }
 
+/* A receiver that accepts TCP but never answers the TLS handshake. */
+static void test_tls_handshake_timeout(void **state)
+{
+	struct fixture *f = *state;
+	char keys[160];
+	int port;
+	f->server = bound_socket(SOCK_STREAM, &port);
+	snprintf(keys, sizeof(keys), "address = tls://127.0.0.1:%d\nconnect_timeout = 200ms\n", port);
+	create(f, keys);
+	struct ax_batch b = batch(f, 1, SIZE_MAX, "");
+	int64_t start = now_ms();
+	struct ax_output_result res = send_batch(f, &b);
+	assert_int_equal(res.status, AX_OUT_RETRY);
+	assert_contains(res.message, "TLS handshake with 127.0.0.1 failed: timed out");
+	assert_true(now_ms() - start >= 200 && now_ms() - start < WAIT_MS);
+}
+
 static void test_tls_bad_ca_file(void **state)
 {
 	struct fixture *f = *state;
@@ -416,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_lf_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_refused_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_write_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_bad_ca_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	};
