@@ -82,7 +82,8 @@ ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *
 	}
 	/* Control ids point into the catalog, which outlives every batch. */
 	off[S_CONTROLS] = b->ncontrols;
-	memcpy(b->controls + b->ncontrols, r->controls, r->ncontrols * sizeof(*b->controls));
+	if (r->ncontrols)
+		memcpy(b->controls + b->ncontrols, r->controls, r->ncontrols * sizeof(*b->controls));
 	b->ncontrols += r->ncontrols;
 	b->records[b->count] = *r;
 	b->count++;

@@ -68,6 +68,7 @@ struct reader {
 	const char *path;
 	int line;
 	bool continuation; /* the current line starts with white space */
+	bool after_key;    /* a key was read since the last section header */
 	struct raw_section *sections;
 	size_t nsections;
 	struct ax_diag *diag;
@@ -84,10 +85,12 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Mirrors libinih: an indented line after a key continues that key's
+ * value, even when it looks like a section header. */
 static void note_header(struct reader *r, char *line)
 {
 	char *s = trim(line);
-	if (*s != '[')
+	if (*s != '[' || (r->continuation && r->after_key))
 		return;
 	char *close = strchr(s, ']');
 	if (!close)
@@ -102,6 +105,7 @@ static void note_header(struct reader *r, char *line)
 	memset(sec, 0, sizeof(*sec));
 	sec->header = strndup(s + 1, (size_t)(close - s - 1));
 	sec->line = r->line;
+	r->after_key = false;
 	if (!sec->header)
 		r->failed = true;
 	else
@@ -138,6 +142,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 {
 	(void)section;
 	struct reader *r = user;
+	r->after_key = true;
 	if (r->nsections == 0) {
 		ax_diag_add(r->diag, r->path, r->line, "key '%s' before any section; put it under [agent]", name);
 		return 1;
@@ -254,12 +259,14 @@ static void report_unknown_key(const char *path, const struct raw_entry *e,
 		    typed ? "type, " : "", keys);
 }
 
-static bool seen_before(const struct raw_section *sec, size_t idx)
+/* An earlier entry setting the same option (token and token_file do), or NULL. */
+static const struct raw_entry *set_before(const struct raw_section *sec, size_t idx,
+					  const struct ax_option *const *tables, const struct ax_option *opt)
 {
 	for (size_t j = 0; j < idx; j++)
-		if (strcmp(sec->entries[j].key, sec->entries[idx].key) == 0)
-			return true;
-	return false;
+		if (ax_option_find(tables, sec->entries[j].key) == opt)
+			return &sec->entries[j];
+	return NULL;
 }
 
 static void apply_entry(const char *path, const struct raw_section *sec, size_t idx,
@@ -272,8 +279,14 @@ static void apply_entry(const char *path, const struct raw_section *sec, size_t 
 		report_unknown_key(path, e, tables, where, diag);
 		return;
 	}
-	if (opt->type != AX_OPT_PREFIX && seen_before(sec, idx)) {
+	const struct raw_entry *earlier = opt->type != AX_OPT_PREFIX ? set_before(sec, idx, tables, opt) : NULL;
+	if (earlier && strcmp(earlier->key, e->key) == 0) {
 		ax_diag_add(diag, path, e->line, "duplicate key '%s' in %s", e->key, where);
+		return;
+	}
+	if (earlier) {
+		ax_diag_add(diag, path, e->line, "'%s' and '%s' (line %d) set the same value in %s: keep one",
+			    e->key, earlier->key, earlier->line, where);
 		return;
 	}
 	char why[768];

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "lines.h"
+#include "utf8.h"
 
 struct ax_deadletter {
 	FILE *fp; /* NULL: only counted and logged */
@@ -43,6 +44,5 @@ ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record
 /* A record read as a line that could not be decoded (stage "decode"). */
 ax_err ax_deadletter_write_line(struct ax_deadletter *dl, const char *source, const struct ax_line *line,
 				const char *reason) AX_WARN_UNUSED;
-bool ax_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <yajl/yajl_parse.h>
 
+#include "utf8.h"
+
 struct frame {
 	uint32_t node;
 	uint32_t last_child;
@@ -21,6 +23,7 @@ struct ax_json_doc {
 	unsigned depth, max_depth;
 	uint32_t pending_key, pending_key_len;
 	unsigned top_values; /* complete top-level values in this parse */
+	size_t value_end;    /* offset just past the first top-level value */
 	bool too_deep, nomem;
 	yajl_handle yajl;
 	char error[160];
@@ -73,8 +76,8 @@ static bool string_text(struct ax_json_doc *d, const unsigned char *s, size_t le
 
 static void value_done(struct ax_json_doc *d)
 {
-	if (d->depth == 0)
-		d->top_values++;
+	if (d->depth == 0 && d->top_values++ == 0)
+		d->value_end = yajl_get_bytes_consumed(d->yajl);
 }
 
 /* Appends a node as the next child of the open container. */
@@ -242,6 +245,7 @@ static void reset(struct ax_json_doc *d)
 	d->arena_len = 0;
 	d->depth = 0;
 	d->top_values = 0;
+	d->value_end = 0;
 	d->pending_key = AX_JNONE;
 	d->pending_key_len = 0;
 	d->too_deep = false;
@@ -290,14 +294,45 @@ static bool copy_record(struct ax_json_doc *d, const char *data, size_t len)
 	return true;
 }
 
+static bool only_blanks(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
+/* A lone number or literal only ends at the end of the input: tell yajl so.
+ * The handle is finished then and replaced. */
+static yajl_status finish_scalar(struct ax_json_doc *d)
+{
+	yajl_status st = yajl_complete_parse(d->yajl);
+	if (d->top_values == 1)
+		d->value_end = d->record_len;
+	return new_handle(d) ? st : yajl_status_error;
+}
+
 ax_err ax_json_parse(struct ax_json_doc *d, const char *data, size_t len)
 {
 	reset(d);
+	size_t bad = ax_utf8_invalid_at(data, len);
+	if (bad < len) {
+		snprintf(d->error, sizeof(d->error), "invalid UTF-8 (at byte %zu)", bad);
+		return AX_ERR_JSON;
+	}
 	if (!copy_record(d, data, len)) {
 		snprintf(d->error, sizeof(d->error), "out of memory");
 		return AX_ERR_NOMEM;
 	}
 	yajl_status st = yajl_parse(d->yajl, (const unsigned char *)d->arena, len);
+	if (st == yajl_status_ok && d->top_values == 0 && d->depth == 0 && d->nnodes == 0)
+		st = finish_scalar(d);
+	/* The handle takes several values in a row (it is reused); one record
+	 * is one value and blanks. */
+	if (st == yajl_status_ok && d->top_values == 1 && !only_blanks(data + d->value_end, len - d->value_end)) {
+		snprintf(d->error, sizeof(d->error), "data after the JSON value (at byte %zu)", d->value_end);
+		return new_handle(d) ? AX_ERR_JSON : AX_ERR_NOMEM;
+	}
 	if (st != yajl_status_ok || d->depth != 0 || d->top_values != 1 || d->nnodes == 0)
 		return fail(d, st);
 	return AX_OK;

@@ -1,6 +1,7 @@
 /* json.h - a whole JSON record parsed into a compact, reusable tree.
  *
- * yajl validates the bytes (including UTF-8) and the callbacks here append
+ * The bytes are checked as strict UTF-8 (utf8.h), yajl checks the JSON, and
+ * its callbacks here append
  * nodes to an array kept between records. The record is copied once into an
  * arena, where its unescaped strings are used in place (NUL-terminated over
  * their closing quotes); only numbers and strings with escapes are copied

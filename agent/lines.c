@@ -72,12 +72,12 @@ static void emit(struct ax_line_reader *r, struct ax_line *line, size_t len, siz
 	line->offset = r->consumed + r->start;
 	line->number = ++r->number;
 	line->oversized = false;
-	line->full_len = len;
 	r->start += len + skip;
 	r->scanned = r->start;
 	if (len > 0 && line->data[len - 1] == '\r')
 		len--;
 	line->len = len;
+	line->full_len = len;
 }
 
 /* Keeps the first bytes of an over-long line and skips the rest of it. */
@@ -108,19 +108,25 @@ static ax_err skip_oversized(struct ax_line_reader *r, struct ax_line *line)
 	return AX_OK;
 }
 
+/* A line's length without the CR of a CRLF ending: the record's length. */
+static size_t record_len(const struct ax_line_reader *r, size_t len)
+{
+	return len > 0 && r->buf[r->start + len - 1] == '\r' ? len - 1 : len;
+}
+
 ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->scanned, '\n', r->end - r->scanned);
 		if (nl) {
 			size_t len = (size_t)(nl - (r->buf + r->start));
-			if (len > r->max)
+			if (record_len(r, len) > r->max)
 				return skip_oversized(r, line);
 			emit(r, line, len, 1);
 			return AX_OK;
 		}
 		r->scanned = r->end;
-		if (r->end - r->start > r->max)
+		if (r->end - r->start > r->max + 1) /* + a CR that may end it */
 			return skip_oversized(r, line);
 		if (r->eof && r->follow) {
 			r->eof = false; /* the writer may not have finished this line */
@@ -129,6 +135,8 @@ ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line)
 		if (r->eof) {
 			if (r->end == r->start)
 				return AX_ERR_LAST;
+			if (record_len(r, r->end - r->start) > r->max)
+				return skip_oversized(r, line);
 			emit(r, line, r->end - r->start, 0);
 			return AX_OK;
 		}
@@ -141,7 +149,7 @@ ax_err ax_lines_next(struct ax_line_reader *r, struct ax_line *line)
 bool ax_line_is_blank(const struct ax_line *line)
 {
 	for (size_t i = 0; i < line->len; i++)
-		if (!strchr(" \t\r", line->data[i]))
+		if (line->data[i] != ' ' && line->data[i] != '\t' && line->data[i] != '\r')
 			return false;
 	return !line->oversized;
 }

@@ -283,6 +283,7 @@ static size_t candidates(const struct ax_rules *rs, const struct eval *e, unsign
 
 struct cache_slot {
 	char *key;
+	size_t key_len;
 	unsigned *rules;
 	size_t count;
 };
@@ -320,17 +321,20 @@ void ax_match_cache_destroy(struct ax_match_cache *c)
 	free(c);
 }
 
+/* Each field as its length (two bytes) and its bytes: no separator a field
+ * could contain. */
 static size_t append(char *key, size_t at, size_t cap, const char *s)
 {
 	size_t n = strlen(s);
-	if (at == 0 || at + n + 2 > cap)
+	if (at == 0 || n > 0xffff || at + n + 2 > cap)
 		return 0;
-	memcpy(key + at, s, n);
-	key[at + n] = '\x1f';
-	return at + n + 1;
+	key[at] = (char)(n >> 8);
+	key[at + 1] = (char)(n & 0xff);
+	memcpy(key + at + 2, s, n);
+	return at + n + 2;
 }
 
-/* Everything static_match reads, as one string; 0 when it does not fit. */
+/* Everything static_match reads, as one byte string; 0 when it does not fit. */
 static size_t cache_key(const struct eval *e, char *key, size_t cap)
 {
 	const struct ax_event *ev = e->ev;
@@ -339,10 +343,7 @@ static size_t cache_key(const struct eval *e, char *key, size_t cap)
 	size_t at = append(key, 2, cap, e->workload);
 	at = append(key, at, cap, e->op);
 	at = append(key, at, cap, ev->text[AX_F_RECORD_TYPE]);
-	at = append(key, at, cap, ev->text[AX_F_RESULT_STATUS]);
-	if (at)
-		key[at] = '\0';
-	return at;
+	return append(key, at, cap, ev->text[AX_F_RESULT_STATUS]);
 }
 
 static uint32_t hash(const char *s, size_t n)
@@ -364,24 +365,25 @@ static const unsigned *cached_candidates(struct ax_match_cache *c, const struct 
 		return scratch;
 	}
 	struct cache_slot *slot = &c->slots[hash(key, len) % AX_MATCH_CACHE_SLOTS];
-	if (slot->key && strcmp(slot->key, key) == 0) {
+	if (slot->key && slot->key_len == len && memcmp(slot->key, key, len) == 0) {
 		c->hits++;
 		*n = slot->count;
 		return slot->rules;
 	}
 	c->misses++;
 	*n = candidates(c->rules, e, scratch);
-	char *k = strdup(key);
+	char *k = malloc(len);
 	unsigned *rules = malloc((*n ? *n : 1) * sizeof(*rules));
 	if (!k || !rules) {
 		free(k);
 		free(rules);
 		return scratch;
 	}
+	memcpy(k, key, len);
 	memcpy(rules, scratch, *n * sizeof(*rules));
 	free(slot->key);
 	free(slot->rules);
-	*slot = (struct cache_slot){ k, rules, *n };
+	*slot = (struct cache_slot){ k, len, rules, *n };
 	return slot->rules;
 }
 

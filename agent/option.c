@@ -131,6 +131,24 @@ static bool out_of_range(const struct ax_option *opt, int64_t v)
 	return (opt->min || opt->max) && (v < opt->min || v > opt->max);
 }
 
+/* A bound in the unit users write: 64KiB, 7d, 100. */
+static void format_bound(const struct ax_option *opt, int64_t v, char *out, size_t len)
+{
+	static const struct unit {
+		const char *name;
+		int64_t size;
+	} sizes[] = { { "GiB", 1LL << 30 }, { "MiB", 1LL << 20 }, { "KiB", 1LL << 10 }, { NULL, 0 } },
+	  durations[] = { { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { NULL, 0 } };
+	const struct unit *u = opt->type == AX_OPT_SIZE ? sizes : opt->type == AX_OPT_DURATION ? durations : NULL;
+	for (; u && u->name; u++) {
+		if (v && v % u->size == 0) {
+			snprintf(out, len, "%lld%s", (long long)(v / u->size), u->name);
+			return;
+		}
+	}
+	snprintf(out, len, "%lld%s", (long long)v, opt->type == AX_OPT_DURATION ? "ms" : "");
+}
+
 static void strlist_free(struct ax_strlist *l)
 {
 	for (size_t i = 0; i < l->count; i++)
@@ -290,7 +308,10 @@ static ax_err set_number(const struct ax_option *opt, void *conf, const char *te
 		return AX_ERR_CONFIG;
 	}
 	if (out_of_range(opt, v)) {
-		snprintf(why, why_len, "'%s' is out of range", text);
+		char lo[32], hi[32];
+		format_bound(opt, opt->min, lo, sizeof(lo));
+		format_bound(opt, opt->max, hi, sizeof(hi));
+		snprintf(why, why_len, "'%s' is out of range (%s to %s)", text, lo, hi);
 		return AX_ERR_CONFIG;
 	}
 	if (opt->type == AX_OPT_INT)

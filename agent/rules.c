@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yajl/yajl_tree.h>
 #include <zlib.h>
 
@@ -299,9 +300,9 @@ static bool parse_conds(struct ctx *c, yajl_val v, const char *what, struct ax_c
 	if (!out->items)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!parse_cond(c, YAJL_GET_ARRAY(v)->values[i], &out->items[out->count]))
+		/* Counted even when it fails, so conds_free frees what it parsed. */
+		if (!parse_cond(c, YAJL_GET_ARRAY(v)->values[i], &out->items[out->count++]))
 			return false;
-		out->count++;
 	}
 	return true;
 }
@@ -621,9 +622,11 @@ static char *read_user_file(struct ctx *c, const char *path)
 		problem(c, "cannot open rule file: %s", strerror(errno));
 		return NULL;
 	}
-	char *data = malloc(USER_FILE_MAX + 1);
-	size_t n = data ? fread(data, 1, USER_FILE_MAX + 1, f) : 0;
-	bool bad = !data || ferror(f) || n > USER_FILE_MAX;
+	struct stat st;
+	bool sized = fstat(fileno(f), &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size <= USER_FILE_MAX;
+	char *data = sized ? malloc((size_t)st.st_size + 1) : NULL;
+	size_t n = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
+	bool bad = !data || ferror(f) || n != (size_t)st.st_size;
 	fclose(f);
 	if (bad) {
 		problem(c, "cannot read rule file (read error or larger than 64 MiB)");

@@ -1,10 +1,6 @@
-/* test_known_bugs.c - tests that expose bugs found while writing the unit
- * tests. Each states what should happen; each fails until its bug is fixed.
- *
- * This program is built but not registered with meson test, so the suite
- * stays green: run it by hand (build/test/unit/test_known_bugs). When a
- * bug is fixed, move its test next to the others of its concern (the file
- * named in its comment) and delete it here. */
+/* test_regressions.c - one test per bug found while writing the unit tests,
+ * each kept so the bug stays fixed. The comment above each test says what
+ * went wrong and where. */
 #include "unit.h"
 
 #include <fcntl.h>
@@ -23,7 +19,7 @@
 #include "record.h"
 #include "rules.h"
 
-/* json.c, ax_json_parse (belongs in test_decode.c).
+/* json.c, ax_json_parse.
  * yajl_complete_parse is never called, and the handle allows several values
  * and is kept for the next record. A number after the object is still in
  * yajl's lexer (a number may go on) when the parse returns: the record is
@@ -47,7 +43,7 @@ static void test_json_trailing_number(void **state)
 	ax_json_doc_destroy(doc);
 }
 
-/* json.c, ax_json_parse (belongs in test_decode.c). Same cause: a record
+/* json.c, ax_json_parse. Same cause: a record
  * that is a lone number, valid JSON but not an object, is reported as
  * "invalid JSON: incomplete JSON value" instead of "not a JSON object"
  * (as "true", "\"s\"" and "[1]" are). */
@@ -66,7 +62,7 @@ static void test_json_top_level_number(void **state)
  * of sequences and accepts overlong forms, UTF-16 surrogates and code
  * points above U+10FFFF (deadletter.c's ax_utf8_valid rejects all three).
  * Such records are enriched and forwarded with their invalid bytes.
- * (belongs in test_decode.c) */
+ * */
 static void test_json_invalid_utf8_accepted(void **state)
 {
 	(void)state;
@@ -85,7 +81,7 @@ static void test_json_invalid_utf8_accepted(void **state)
 	ax_json_doc_destroy(doc);
 }
 
-/* config.c, read_line/note_header against libinih (belongs in test_config.c).
+/* config.c, read_line/note_header against libinih.
  * libinih takes an indented line after a key as a continuation of that key,
  * even when it looks like a section header; note_header counts it as a new
  * section all the same. The value then lands in the new section under the
@@ -119,7 +115,7 @@ static void test_config_indented_header(void **state)
 		fail_msg("%s", got);
 }
 
-/* rules.c, parse_conds/parse_cond (belongs in test_mapper.c, rule_errors).
+/* rules.c, parse_conds/parse_cond.
  * When a condition's field path parses but its value does not (gte with a
  * string, equals with an object or without a value, in with []), or the path
  * is malformed after a first step ("A..B"), the condition is not counted in
@@ -150,7 +146,7 @@ static void test_rules_bad_condition_leaks(void **state)
 	unit_tmpdir_remove(dir);
 }
 
-/* mapper.c, cache_key (belongs in test_mapper.c). The key joins workload,
+/* mapper.c, cache_key. The key joins workload,
  * operation, record type and result status with '\x1f', which the fields
  * may hold themselves (JSON "\u001f"): two different events can get the same
  * key, and the second gets the first one's candidate rules. Here an event
@@ -200,8 +196,8 @@ static struct ax_line read_one(const char *data, size_t max, int *fd_out, struct
 	return line;
 }
 
-/* lines.c, emit + deadletter.c, ax_deadletter_write_line (belongs in
- * test_deadletter.c). For a CRLF line, full_len counts the CR and len does
+/* lines.c, emit + deadletter.c, ax_deadletter_write_line.
+ * For a CRLF line, full_len counts the CR and len does
  * not; the dead-letter writer takes full_len as the record's length and
  * marks every record whose kept bytes are fewer as truncated. So each bad
  * record of a CRLF file is dead-lettered with "truncated": true although
@@ -240,7 +236,7 @@ static void test_crlf_dead_letter_not_truncated(void **state)
 	free(text);
 }
 
-/* lines.c, ax_lines_next (belongs in test_lines.c). The size cap is
+/* lines.c, ax_lines_next. The size cap is
  * compared with the line's length including a trailing CR: a CRLF record of
  * exactly max_record_size bytes is oversized (dead-lettered, truncated)
  * while the same record with LF passes. */
@@ -258,7 +254,7 @@ static void test_crlf_line_at_max(void **state)
 		fail_msg("4-byte record with CRLF and max 4: oversized %d, len %zu", line.oversized, line.len);
 }
 
-/* lines.c, ax_line_is_blank (belongs in test_lines.c). strchr(" \t\r", c)
+/* lines.c, ax_line_is_blank. strchr(" \t\r", c)
  * finds the terminating NUL when c is 0, so a line of NUL bytes (the
  * zero-filled tail a crash leaves in a log file) counts as blank and is
  * skipped silently instead of being dead-lettered. */
@@ -270,7 +266,7 @@ static void test_nul_line_not_blank(void **state)
 		fail_msg("a line of three NUL bytes is blank");
 }
 
-/* batch.c, ax_batch_builder_add (belongs in test_batch.c). Until a record
+/* batch.c, ax_batch_builder_add. Until a record
  * with controls was added, b->controls is NULL, and a record without any
  * calls memcpy(NULL + 0, r->controls, 0): undefined behaviour, which
  * UBSan reports ("null pointer passed as argument 1"). ax_batch_builder_seal
