@@ -12,6 +12,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+/* How long a receiver that asked for a client certificate may take to say
+ * it accepted it, when it sends no session ticket to say so. */
+#define CLIENT_AUTH_QUIET_MS 1000
 
 struct ax_syslog_tls {
 	SSL_CTX *ctx;
@@ -20,6 +23,8 @@ struct ax_syslog_tls {
 struct ax_syslog_tls_session {
 	SSL *ssl;
 	int fd;
+	bool cert_requested; /* the receiver sent a CertificateRequest */
+	bool ticket;         /* ... and a NewSessionTicket since */
 };
 
 /* The oldest error OpenSSL queued (the cause), then the queue cleared. */
@@ -53,6 +58,22 @@ static bool load_files(SSL_CTX *ctx, const struct ax_syslog_tls_conf *c, char *w
 	return false;
 }
 
+static int on_cert_request(SSL *ssl, void *arg)
+{
+	(void)arg;
+	struct ax_syslog_tls_session *s = SSL_get_app_data(ssl);
+	s->cert_requested = true;
+	return 1;
+}
+
+static int on_ticket(SSL *ssl, SSL_SESSION *session)
+{
+	(void)session;
+	struct ax_syslog_tls_session *s = SSL_get_app_data(ssl);
+	s->ticket = true;
+	return 0; /* not kept: annexa does not resume sessions */
+}
+
 struct ax_syslog_tls *ax_syslog_tls_create(const struct ax_syslog_tls_conf *conf, char *why,
 					   size_t why_len)
 {
@@ -65,6 +86,9 @@ struct ax_syslog_tls *ax_syslog_tls_create(const struct ax_syslog_tls_conf *conf
 	SSL_CTX_set_min_proto_version(tls->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(tls->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_verify(tls->ctx, conf->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_cert_cb(tls->ctx, on_cert_request, NULL);
+	SSL_CTX_set_session_cache_mode(tls->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(tls->ctx, on_ticket);
 	if (!load_files(tls->ctx, conf, why, why_len)) {
 		ax_syslog_tls_destroy(tls);
 		return NULL;
@@ -112,6 +136,33 @@ static ax_err wait_for(const struct ax_syslog_tls_session *s, int ret, int64_t d
 	return AX_ERR_IO;
 }
 
+/* TLS 1.3 ends the handshake for the client before the receiver has
+ * checked the client's certificate: a receiver that refuses it answers with
+ * an alert after our first bytes, which would be lost while the send looked
+ * fine. So when a certificate was asked for, wait for the receiver's session
+ * ticket (accepted) or alert (refused). */
+static ax_err confirm_client_auth(struct ax_syslog_tls_session *s, int64_t deadline_ms,
+				  char *reason, size_t len)
+{
+	if (!s->cert_requested || SSL_version(s->ssl) < TLS1_3_VERSION)
+		return AX_OK;
+	int64_t quiet = ax_syslog_monotonic_ms() + CLIENT_AUTH_QUIET_MS;
+	deadline_ms = quiet < deadline_ms ? quiet : deadline_ms;
+	while (!s->ticket) {
+		char scratch[256];
+		size_t n;
+		int ret = SSL_read_ex(s->ssl, scratch, sizeof(scratch), &n);
+		if (ret == 1)
+			continue; /* a receiver that talks has accepted us */
+		ax_err err = wait_for(s, ret, deadline_ms, reason, len);
+		if (err == AX_ERR_AGAIN)
+			return AX_OK; /* no ticket, no alert: accepted, silently */
+		if (err)
+			return err;
+	}
+	return AX_OK;
+}
+
 static void handshake_failure(const struct ax_syslog_tls_session *s, const char *host,
 			      const char *reason, char *why, size_t why_len)
 {
@@ -136,14 +187,15 @@ struct ax_syslog_tls_session *ax_syslog_tls_connect(struct ax_syslog_tls *tls, i
 		return NULL;
 	}
 	s->fd = fd;
+	SSL_set_app_data(s->ssl, s);
 	ERR_clear_error();
 	errno = 0;
 	char reason[200];
 	for (;;) {
 		int ret = SSL_connect(s->ssl);
-		if (ret == 1)
+		if (ret == 1 && confirm_client_auth(s, deadline_ms, reason, sizeof(reason)) == AX_OK)
 			return s;
-		if (wait_for(s, ret, deadline_ms, reason, sizeof(reason)))
+		if (ret == 1 || wait_for(s, ret, deadline_ms, reason, sizeof(reason)))
 			break;
 	}
 	handshake_failure(s, host, reason, why, why_len);

@@ -236,12 +236,14 @@ def openssl(*args):
 
 
 def make_pki(tmp):
-    """A CA, another CA, a server cert for 127.0.0.1/localhost and one for other.example."""
+    """A CA, another CA, and from the first: a server certificate for
+    127.0.0.1/localhost, one for other.example, and a client certificate."""
     for ca in ("ca", "wrong-ca"):
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=annexa test %s" % ca,
                 "-keyout", os.path.join(tmp, ca + ".key"), "-out", os.path.join(tmp, ca + ".pem"))
     for name, cn, san in (("server", "127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
-                          ("other", "other.example", "DNS:other.example")):
+                          ("other", "other.example", "DNS:other.example"),
+                          ("client", "annexa-agent", "DNS:annexa-agent")):
         base = os.path.join(tmp, name)
         write_config(base + ".ext", "subjectAltName=%s\n" % san)
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn, "-keyout", base + ".key", "-out", base + ".csr")
@@ -258,7 +260,8 @@ class Rsyslog:
         os.makedirs(self.dir)
         self.out = os.path.join(self.dir, "messages.jsonl")
         self.udp_port = free_port(socket.SOCK_DGRAM) if udp else None
-        self.fixed_port, self.tcp_port, self.tls_port, self.other_port = tcp_port, tcp_port, None, None
+        self.fixed_port, self.tcp_port = tcp_port, tcp_port
+        self.tls_port = self.other_port = self.mtls_port = None
         self.tls, self.tmp, self.proc, self.log = tls, tmp, None, os.path.join(self.dir, "rsyslogd.log")
 
     def config(self):
@@ -286,6 +289,8 @@ class Rsyslog:
             c.append(tcp + driver + 'port="0" listenPortFileName="%s/tls.port")' % self.dir)
             c.append(tcp + driver + 'port="0" listenPortFileName="%s/other.port" streamDriver.CertFile="%s" '
                      'streamDriver.KeyFile="%s")' % (self.dir, pki("other.pem"), pki("other.key")))
+            mutual = driver.replace('authMode="anon"', 'authMode="x509/certvalid"')
+            c.append(tcp + mutual + 'port="0" listenPortFileName="%s/mtls.port")' % self.dir)
         return "\n".join(c) + "\n"
 
     def port_file(self, name):
@@ -305,7 +310,7 @@ class Rsyslog:
                 return True
             except OSError:
                 return False
-        return all(self.port_file(n) for n in (["tcp", "tls", "other"] if self.tls else ["tcp"]))
+        return all(self.port_file(n) for n in (["tcp", "tls", "other", "mtls"] if self.tls else ["tcp"]))
 
     def start(self):
         conf = write_config(os.path.join(self.dir, "rsyslog.conf"), self.config())
@@ -317,7 +322,7 @@ class Rsyslog:
             raise RuntimeError("rsyslogd did not start listening: %s" % self.log_text())
         self.tcp_port = self.fixed_port or self.port_file("tcp")
         if self.tls:
-            self.tls_port, self.other_port = self.port_file("tls"), self.port_file("other")
+            self.tls_port, self.other_port, self.mtls_port = (self.port_file(n) for n in ("tls", "other", "mtls"))
         if self.udp_port:
             self.barrier("udp")  # imudp has no port file: wait until a datagram gets through
 
@@ -543,11 +548,12 @@ def deliver(ctx, name, transport, keys, fmt="rfc5424", payload="json", data=None
     check_delivery(name, rs.of_app(name), by_id, enriched, fmt, payload)
 
 
-def refused(ctx, name, address, keys, why):
-    source = ctx["data"][0]
-    rc, err = run_agent(ctx["annexa"], agent_config(ctx["tmp"], name, source, dict(keys, address=address), "2s"))
+def refused(ctx, name, address, keys, why, source=None):
+    """annexa run fails with one of the reasons in why, and nothing arrives."""
+    conf = agent_config(ctx["tmp"], name, source or ctx["data"][0], dict(keys, address=address), "2s")
+    rc, err = run_agent(ctx["annexa"], conf)
     check(rc == 1, "%s: annexa run fails (exit %d)" % (name, rc))
-    check(any("certificate verification: " + w in err for w in why) and "records not delivered" in err,
+    check(any(w in err for w in why) and "records not delivered" in err,
           "%s: a clear TLS error (%s): %s" % (name, " or ".join(why), err[-800:]))
     ctx["rsyslog"].barrier("tls")
     check(not ctx["rsyslog"].of_app(name), "%s: nothing delivered" % name)
@@ -566,10 +572,24 @@ def test_transports(ctx):
 
 def test_tls_refusals(ctx):
     rs, tmp = ctx["rsyslog"], ctx["tmp"]
+    ca = {"tls_ca_file": os.path.join(tmp, "ca.pem")}
     refused(ctx, "tls-wrong-ca", "tls://127.0.0.1:%d" % rs.tls_port, {"tls_ca_file": os.path.join(tmp, "wrong-ca.pem")},
-            ("unable to get local issuer certificate", "self-signed certificate in certificate chain"))
-    refused(ctx, "tls-other-name", "tls://127.0.0.1:%d" % rs.other_port, {"tls_ca_file": os.path.join(tmp, "ca.pem")},
-            ("IP address mismatch",))
+            ("certificate verification: unable to get local issuer certificate",
+             "certificate verification: self-signed certificate in certificate chain"))
+    refused(ctx, "tls-other-name", "tls://127.0.0.1:%d" % rs.other_port, ca, ("certificate verification: IP address mismatch",))
+
+
+def test_client_certificate(ctx):
+    """A receiver that requires a client certificate gets one; without it
+    the agent must not count a batch as sent: TLS 1.3 lets the client finish
+    the handshake before the receiver refuses, so one small record would be
+    written into a connection about to be dropped."""
+    rs, tmp = ctx["rsyslog"], ctx["tmp"]
+    address = {"address": "tls://127.0.0.1:%d" % rs.mtls_port, "tls_ca_file": os.path.join(tmp, "ca.pem")}
+    deliver(ctx, "mtls-client-cert", "tls", dict(address, tls_cert_file=os.path.join(tmp, "client.pem"),
+                                                 tls_key_file=os.path.join(tmp, "client.key")))
+    one = write_records(os.path.join(tmp, "one.jsonl"), [HOSTILE[2]])
+    refused(ctx, "mtls-no-cert", address["address"], address, ("certificate required",), source=one)
 
 
 def test_oversize(ctx):
@@ -639,6 +659,7 @@ def main():
             ctx = {"annexa": annexa, "tmp": tmp, "data": (source, by_id, enriched), "rsyslog": rs}
             test_transports(ctx)
             test_tls_refusals(ctx)
+            test_client_certificate(ctx)
             test_oversize(ctx)
             test_receiver_comes_up_late(ctx)
         finally:
