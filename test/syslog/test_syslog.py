@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # the test writes only under its temp dir
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from axtest import check, finish, read_jsonl, wait_for, write_config  # noqa: E402
 
