@@ -7,12 +7,12 @@
 #define AX_EXIT_FAILURE 1
 #define AX_EXIT_USAGE 2
 
+#include "host.h"
+
 int ax_cmd_run(int argc, char **argv);
 int ax_cmd_map(int argc, char **argv);
 int ax_cmd_check_config(int argc, char **argv);
 int ax_cmd_controls(int argc, char **argv);
 int ax_cmd_options(int argc, char **argv);
-/* The machine's host name, or the configured one. */
-const char *ax_host_name(const char *configured);
 
 #endif

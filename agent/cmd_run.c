@@ -181,7 +181,8 @@ static int setup(struct run *r, const char *path)
 	if (rc)
 		return rc;
 	const struct ax_agent_conf *agent = &r->cfg->agent;
-	r->host = ax_host_name(agent->host);
+	ax_host_configure(agent->host);
+	r->host = ax_host_name(NULL);
 	if (ax_processor_init(&r->proc, r->rules, (unsigned)agent->max_depth, agent->max_record_size))
 		return AX_EXIT_FAILURE;
 	if (ax_deadletter_open(&r->dl, agent->dead_letter[0] ? agent->dead_letter : NULL)) {
@@ -263,7 +264,9 @@ static void handle_record(struct run *r, struct run_source *s, const struct ax_u
 	const struct ax_unit_record *ur = &u->records[i];
 	char reason[160];
 	s->records++;
-	if (ur->oversized) {
+	if (ur->reject) {
+		dead_letter_record(r, s, u, i, ur->reject);
+	} else if (ur->oversized) {
 		snprintf(reason, sizeof(reason), "record of %llu bytes exceeds max_record_size (%llu bytes)",
 			 (unsigned long long)ur->full_len, (unsigned long long)r->cfg->agent.max_record_size);
 		dead_letter_record(r, s, u, i, reason);

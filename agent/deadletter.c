@@ -90,8 +90,11 @@ static ax_err format(struct ax_buf *b, const struct ax_dead_record *r)
 ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record *r)
 {
 	dl->count++;
-	ax_warn("dead-letter", "%s line %llu (offset %llu): %s", r->source,
-		(unsigned long long)r->line, (unsigned long long)r->offset, r->reason);
+	if (strcmp(r->stage, "decode") == 0)
+		ax_warn("dead-letter", "%s line %llu (offset %llu): %s", r->source,
+			(unsigned long long)r->line, (unsigned long long)r->offset, r->reason);
+	else
+		ax_warn("dead-letter", "a record of %s refused by output %s: %s", r->source, r->stage, r->reason);
 	if (!dl->fp)
 		return AX_OK;
 	ax_err err = format(&dl->line, r);

@@ -98,7 +98,9 @@ static bool grow_flags(struct ax_delivery *d, size_t n)
 	return true;
 }
 
-/* One attempt; true when nothing of b is left to send. */
+/* One attempt; true when nothing of b is left to send. *retry_after_ms:
+ * how long to wait before the next (0 after records were rejected: the
+ * rest goes again at once). */
 static bool attempt(struct ax_delivery *d, struct ax_batch *b, int64_t *retry_after_ms)
 {
 	struct ax_output_result res = { .rejected = grow_flags(d, b->count) ? d->rejected : NULL };
@@ -115,6 +117,7 @@ static bool attempt(struct ax_delivery *d, struct ax_batch *b, int64_t *retry_af
 			return false;
 		}
 		drop_rejected(d, b, &res);
+		*retry_after_ms = 0;
 		return b->count == 0;
 	case AX_OUT_FATAL:
 		d->state = AX_DELIVERY_DEAD;

@@ -1,20 +1,9 @@
 /* annexa: ISO/IEC 27001 evidence from Microsoft 365, for the SIEM you own. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "version.h"
-
-const char *ax_host_name(const char *configured)
-{
-	static char name[256];
-	if (configured && configured[0])
-		return configured;
-	if (!name[0] && gethostname(name, sizeof(name) - 1) != 0)
-		strcpy(name, "unknown");
-	return name;
-}
 
 static void usage(FILE *f)
 {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include "hec.h"
+#include "host.h"
 #include "log.h"
 
 #define EVENT_PATH "/services/collector/event"
@@ -93,19 +93,9 @@ static ax_err make_headers(struct ax_hec_output *h, const struct ax_hec_conf *c)
 	return ok ? AX_OK : AX_ERR_NOMEM;
 }
 
-static const char *host_name(const char *configured, char *buf, size_t len)
-{
-	if (configured[0])
-		return configured;
-	if (gethostname(buf, len - 1) != 0)
-		snprintf(buf, len, "unknown");
-	buf[len - 1] = '\0';
-	return buf;
-}
-
 static ax_err setup(struct ax_hec_output *h, const struct ax_hec_conf *c)
 {
-	char host[256], why[CURL_ERROR_SIZE + 64];
+	char why[CURL_ERROR_SIZE + 64];
 	h->limits.max_records = (size_t)c->batch_max_records;
 	h->limits.max_bytes = (size_t)c->batch_max_bytes;
 	h->gzip_level = c->compress == AX_HEC_GZIP ? (int)c->compress_level : 0;
@@ -113,7 +103,7 @@ static ax_err setup(struct ax_hec_output *h, const struct ax_hec_conf *c)
 	h->ack_timeout = c->ack_timeout;
 	ax_err err = make_headers(h, c);
 	if (!err)
-		err = ax_hec_meta_render(&h->meta, host_name(c->host, host, sizeof(host)), c->source,
+		err = ax_hec_meta_render(&h->meta, ax_host_name(c->host), c->source,
 					 c->sourcetype, c->index);
 	if (err)
 		return err;
