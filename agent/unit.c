@@ -38,6 +38,6 @@ ax_err ax_unit_add(struct ax_unit *u, const char *data, size_t len, uint64_t lin
 	ax_err err = ax_buf_add(&u->data, data, len);
 	if (err)
 		return err;
-	u->records[u->count++] = (struct ax_unit_record){ off, len, line, offset, full_len, oversized };
+	u->records[u->count++] = (struct ax_unit_record){ off, len, line, offset, full_len, oversized, NULL };
 	return AX_OK;
 }

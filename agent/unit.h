@@ -23,6 +23,7 @@ struct ax_unit_record {
 	uint64_t offset;   /*   line number and byte offset in a file or blob */
 	uint64_t full_len; /* > len when the record was cut (oversized) */
 	bool oversized;
+	const char *reject; /* set by a source that knows the bytes are no record: why (static text) */
 };
 
 struct ax_unit {

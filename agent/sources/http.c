@@ -20,9 +20,14 @@ static void curl_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-struct ax_http *ax_http_create(const struct ax_http_options *opts)
+void ax_http_global_init(void)
 {
 	pthread_once(&curl_once, curl_init);
+}
+
+struct ax_http *ax_http_create(const struct ax_http_options *opts)
+{
+	ax_http_global_init();
 	struct ax_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
@@ -50,7 +55,7 @@ void ax_http_response_init(struct ax_http_response *r, size_t max_body)
 	r->retry_after_ms = -1;
 }
 
-static void response_reset(struct ax_http_response *r)
+void ax_http_response_reset(struct ax_http_response *r)
 {
 	r->status = 0;
 	ax_buf_clear(&r->body);
@@ -64,7 +69,7 @@ static void response_reset(struct ax_http_response *r)
 
 void ax_http_response_finish(struct ax_http_response *r)
 {
-	response_reset(r);
+	ax_http_response_reset(r);
 	ax_buf_finish(&r->body);
 }
 
@@ -124,7 +129,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static struct curl_slist *header_list(const char *const *headers, const char *content_type)
+struct curl_slist *ax_http_header_list(const char *const *headers, const char *content_type)
 {
 	struct curl_slist *list = NULL, *next;
 	char line[256];
@@ -143,16 +148,19 @@ static struct curl_slist *header_list(const char *const *headers, const char *co
 	return list;
 }
 
-static void set_options(struct ax_http *h, const char *url, struct curl_slist *headers,
-			const char *body, size_t body_len, struct ax_http_response *resp)
+void ax_http_setup(CURL *c, const struct ax_http_options *opts, const char *url,
+		   struct curl_slist *headers, const char *body, size_t body_len,
+		   struct ax_http_response *resp)
 {
-	CURL *c = h->easy;
+	long low_speed_s = opts->timeout_ms < 30000 ? (long)(opts->timeout_ms / 1000) : 30;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->opts.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->opts.timeout_ms < 10000 ? h->opts.timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(opts->timeout_ms < 10000 ? opts->timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_s > 0 ? low_speed_s : 1L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -161,27 +169,18 @@ static void set_options(struct ax_http *h, const char *url, struct curl_slist *h
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "annexa");
-	if (h->opts.proxy && h->opts.proxy[0])
-		curl_easy_setopt(c, CURLOPT_PROXY, h->opts.proxy);
-	if (h->opts.ca_file && h->opts.ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
+	if (opts->proxy && opts->proxy[0])
+		curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
+	if (opts->ca_file && opts->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
 }
 
-ax_err ax_http_request(struct ax_http *h, const char *url, const char *const *headers,
-		       const char *content_type, const char *body, size_t body_len,
-		       struct ax_http_response *resp)
+ax_err ax_http_outcome(CURL *easy, CURLcode rc, struct ax_http_response *resp)
 {
-	response_reset(resp);
-	struct curl_slist *list = header_list(headers, content_type);
-	if ((headers || content_type) && !list)
-		return AX_ERR_NOMEM;
-	set_options(h, url, list, body, body_len, resp);
-	CURLcode rc = curl_easy_perform(h->easy);
-	curl_slist_free_all(list);
 	if (rc == CURLE_WRITE_ERROR && resp->too_large) {
 		snprintf(resp->error, sizeof(resp->error), "response larger than %zu bytes", resp->body.max);
 		return AX_ERR_TOO_LARGE;
@@ -190,8 +189,22 @@ ax_err ax_http_request(struct ax_http *h, const char *url, const char *const *he
 		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
 		return AX_ERR_IO;
 	}
-	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	return ax_buf_cstr(&resp->body);
+}
+
+ax_err ax_http_request(struct ax_http *h, const char *url, const char *const *headers,
+		       const char *content_type, const char *body, size_t body_len,
+		       struct ax_http_response *resp)
+{
+	ax_http_response_reset(resp);
+	struct curl_slist *list = ax_http_header_list(headers, content_type);
+	if ((headers || content_type) && !list)
+		return AX_ERR_NOMEM;
+	ax_http_setup(h->easy, &h->opts, url, list, body, body_len, resp);
+	CURLcode rc = curl_easy_perform(h->easy);
+	curl_slist_free_all(list);
+	return ax_http_outcome(h->easy, rc, resp);
 }
 
 ax_err ax_http_add_escaped(struct ax_http *h, struct ax_buf *b, const char *s)

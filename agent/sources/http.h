@@ -7,6 +7,7 @@
 #ifndef AX_AGENT_SOURCES_HTTP_H
 #define AX_AGENT_SOURCES_HTTP_H
 
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,13 +27,15 @@ struct ax_http_response {
 
 struct ax_http_options {
 	const char *proxy;    /* NULL or "": libcurl's environment (https_proxy, no_proxy) */
-	int64_t timeout_ms;   /* whole request */
+	int64_t timeout_ms;   /* whole request; also: abort below 1 KiB/s for min(30 s, this) */
 	size_t max_body;
 	const char *ca_file;  /* NULL: the system's */
 };
 
 struct ax_http;
 
+/* libcurl's global set-up, once per process (ax_http_create does it too). */
+void ax_http_global_init(void);
 struct ax_http *ax_http_create(const struct ax_http_options *opts);
 void ax_http_destroy(struct ax_http *h);
 void ax_http_response_init(struct ax_http_response *r, size_t max_body);
@@ -44,6 +47,18 @@ void ax_http_response_finish(struct ax_http_response *r);
 ax_err ax_http_request(struct ax_http *h, const char *url, const char *const *headers,
 		       const char *content_type, const char *body, size_t body_len,
 		       struct ax_http_response *resp) AX_WARN_UNUSED;
+
+/* The pieces of ax_http_request, for requests run in parallel (curl multi).
+ * headers: as above; NULL when allocation failed (and some were asked for). */
+struct curl_slist *ax_http_header_list(const char *const *headers, const char *content_type);
+/* Resets easy and sets it up to run one request into resp. */
+void ax_http_setup(CURL *easy, const struct ax_http_options *opts, const char *url,
+		   struct curl_slist *headers, const char *body, size_t body_len,
+		   struct ax_http_response *resp);
+/* After the transfer: the result of ax_http_request for libcurl's rc. */
+ax_err ax_http_outcome(CURL *easy, CURLcode rc, struct ax_http_response *resp) AX_WARN_UNUSED;
+/* Prepares resp for a new request (ax_http_request does it itself). */
+void ax_http_response_reset(struct ax_http_response *r);
 
 /* The URL-encoded form of s appended to b. */
 ax_err ax_http_add_escaped(struct ax_http *h, struct ax_buf *b, const char *s) AX_WARN_UNUSED;

@@ -38,6 +38,14 @@ static const struct ax_option ms_common_options[] = {
 	  "Override of the Microsoft Graph endpoint (scheme and host); empty: the cloud's." },
 	{ "proxy", AX_OPT_STRING, "", 0, MS(proxy), 0, 0, NULL,
 	  "HTTP(S) proxy for every request of this source; empty: libcurl's environment variables." },
+	{ "ca_file", AX_OPT_STRING, "", 0, MS(ca_file), 0, 0, NULL,
+	  "PEM file of the certificate authorities to trust for the APIs (a TLS-inspecting proxy); empty: the system's." },
+	{ "request_timeout", AX_OPT_DURATION, "120s", 0, MS(request_timeout), 1000, 3600000, NULL,
+	  "Longest an API request may take (an answer slower than 1 KiB/s for 30 s is cut sooner); it is then retried." },
+	{ "max_response_size", AX_OPT_SIZE, "256MiB", 0, MS(max_response_size), 1048576, 4294967295LL, NULL,
+	  "Largest API answer read (a blob, a page); a larger blob is skipped with an evidence_gap record." },
+	{ "dedup_ids", AX_OPT_INT, "1000000", 0, MS(dedup_ids), 1000, 100000000, NULL,
+	  "Record ids remembered per content type or log (about 25 bytes each, kept in state_dir) to drop the repeats the API sends." },
 	AX_OPTIONS_END,
 };
 
@@ -50,6 +58,16 @@ static const struct ax_option o365_options[] = {
 	  "Override of the Management Activity API endpoint (scheme and host); empty: the cloud's." },
 	{ "publisher_id", AX_OPT_STRING, "", 0, MS(publisher_id), 0, 0, NULL,
 	  "PublisherIdentifier sent on every API call (quota is counted per publisher); empty: the tenant id." },
+	{ "list_overlap", AX_OPT_DURATION, "1h", 0, MS(list_overlap), 0, 21600000, NULL,
+	  "Each content listing starts this long before the checkpoint, to find blobs listed late; blobs already read are skipped." },
+	{ "parallel_fetches", AX_OPT_INT, "4", 0, MS(parallel_fetches), 1, 32, NULL,
+	  "Blobs of one content type fetched at the same time." },
+	AX_OPTIONS_END,
+};
+
+static const struct ax_option graph_options[] = {
+	{ "list_overlap", AX_OPT_DURATION, "5m", 0, MS(list_overlap), 0, 21600000, NULL,
+	  "Each pull starts this long before the cursor, to find entries indexed late; entries already read are skipped." },
 	AX_OPTIONS_END,
 };
 
@@ -84,8 +102,9 @@ static void validate_ms(const void *conf, const char *file, int line, struct ax_
 }
 
 static const struct ax_option *const o365_tables[] = { ms_common_options, o365_options, NULL };
-static const struct ax_option *const graph_alerts_tables[] = { ms_common_options, NULL };
-static const struct ax_option *const graph_audit_tables[] = { ms_common_options, graph_audit_options, NULL };
+static const struct ax_option *const graph_alerts_tables[] = { ms_common_options, graph_options, NULL };
+static const struct ax_option *const graph_audit_tables[] = { ms_common_options, graph_options, graph_audit_options,
+								NULL };
 static const struct ax_option *const file_tables[] = { file_options, NULL };
 
 static const struct ax_conf_kind o365_kind = {
@@ -126,8 +145,9 @@ void ax_source_kind_names(char *out, size_t len)
 }
 
 extern const struct ax_source_ops ax_source_file_ops;
+extern const struct ax_source_ops ax_source_o365_ops;
 
-static const struct ax_source_ops *const source_ops[] = { &ax_source_file_ops, NULL };
+static const struct ax_source_ops *const source_ops[] = { &ax_source_file_ops, &ax_source_o365_ops, NULL };
 
 const struct ax_source_ops *ax_source_ops_find(const char *type)
 {

@@ -35,6 +35,12 @@ struct ax_ms_source_conf {
 	char *graph_url;
 	char *proxy;
 	char *publisher_id;
+	char *ca_file;
+	int64_t request_timeout;
+	uint64_t max_response_size;
+	int64_t dedup_ids;
+	int64_t list_overlap;
+	int64_t parallel_fetches;  /* o365 */
 };
 
 struct ax_file_source_conf {

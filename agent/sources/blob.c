@@ -1,0 +1,289 @@
+#include "sources/blob.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yajl/yajl_parse.h>
+
+#define MAX_STRINGS (256u << 20)
+
+enum capture { CAP_NONE, CAP_ID, CAP_TS, CAP_NEXT_LINK };
+
+struct split {
+	struct ax_blob *b;
+	const struct ax_blob_spec *spec;
+	const char *body;
+	yajl_handle yajl;
+	int depth;
+	int elem_depth;       /* depth inside the records array; 0: not in it */
+	bool started, records_seen, value_key;
+	size_t search_from;   /* where the next element starts, give or take blanks and a comma */
+	bool in_elem;
+	struct ax_blob_item cur;
+	enum capture capture;
+	ax_err err;
+};
+
+static size_t consumed(const struct split *s)
+{
+	return yajl_get_bytes_consumed(s->yajl);
+}
+
+static size_t skip_blanks(const char *body, size_t from, size_t len)
+{
+	while (from < len && strchr(" \t\r\n,", body[from]))
+		from++;
+	return from;
+}
+
+static int fail(struct split *s, const char *why)
+{
+	snprintf(s->b->error, sizeof(s->b->error), "%s", why);
+	return 0;
+}
+
+static ax_err keep_string(struct ax_blob *b, const unsigned char *v, size_t len, uint32_t *off, uint32_t *out_len)
+{
+	if (len == 0 || len > AX_BLOB_MAX_VALUE)
+		return AX_OK; /* nothing usable to keep */
+	*off = (uint32_t)b->strings.len;
+	ax_err err = ax_buf_add(&b->strings, v, len);
+	if (!err)
+		err = ax_buf_addc(&b->strings, '\0');
+	if (!err)
+		*out_len = (uint32_t)len;
+	return err;
+}
+
+static int store(struct split *s, const unsigned char *v, size_t len)
+{
+	enum capture c = s->capture;
+	s->capture = CAP_NONE;
+	if (c == CAP_ID)
+		s->err = keep_string(s->b, v, len, &s->cur.id, &s->cur.id_len);
+	else if (c == CAP_TS)
+		s->err = keep_string(s->b, v, len, &s->cur.ts, &s->cur.ts_len);
+	else if (c == CAP_NEXT_LINK && !s->b->next_link && !(s->b->next_link = strndup((const char *)v, len)))
+		s->err = AX_ERR_NOMEM;
+	return s->err == AX_OK;
+}
+
+static int end_elem(struct split *s)
+{
+	struct ax_blob *b = s->b;
+	s->in_elem = false;
+	s->search_from = consumed(s);
+	s->cur.len = s->search_from - s->cur.off;
+	if (b->count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct ax_blob_item *items = realloc(b->items, cap * sizeof(*items));
+		if (!items) {
+			s->err = AX_ERR_NOMEM;
+			return 0;
+		}
+		b->items = items;
+		b->cap = cap;
+	}
+	b->items[b->count++] = s->cur;
+	return 1;
+}
+
+/* Every value passes here first: it may be the body's root, a record, or
+ * the envelope's "value" member. */
+static int value_start(struct split *s, bool is_map, bool is_array)
+{
+	if (!s->started) {
+		s->started = true;
+		if (!s->spec->envelope && !is_array)
+			return fail(s, "the body is not a JSON array");
+		if (s->spec->envelope && !is_map)
+			return fail(s, "the body is not a JSON object");
+	}
+	if (s->value_key && s->depth == 1) {
+		s->value_key = false;
+		if (!is_array)
+			return fail(s, "the \"value\" member is not an array");
+	}
+	if (s->elem_depth && s->depth == s->elem_depth) {
+		s->in_elem = true;
+		s->cur = (struct ax_blob_item){ .off = skip_blanks(s->body, s->search_from, consumed(s)) };
+	}
+	return 1;
+}
+
+static int scalar(struct split *s, const unsigned char *v, size_t len)
+{
+	if (!value_start(s, false, false))
+		return 0;
+	if (s->capture != CAP_NONE && !store(s, v, len))
+		return 0;
+	return s->in_elem && s->depth == s->elem_depth ? end_elem(s) : 1;
+}
+
+static int on_null(void *ctx)
+{
+	return scalar(ctx, NULL, 0);
+}
+
+static int on_bool(void *ctx, int v)
+{
+	(void)v;
+	return scalar(ctx, NULL, 0);
+}
+
+static int on_number(void *ctx, const char *v, size_t len)
+{
+	return scalar(ctx, (const unsigned char *)v, len);
+}
+
+static int on_string(void *ctx, const unsigned char *v, size_t len)
+{
+	return scalar(ctx, v, len);
+}
+
+static int on_start_map(void *ctx)
+{
+	struct split *s = ctx;
+	if (!value_start(s, true, false))
+		return 0;
+	s->capture = CAP_NONE;
+	s->depth++;
+	return 1;
+}
+
+static bool key_is(const unsigned char *key, size_t len, const char *name)
+{
+	return name && strlen(name) == len && strncasecmp((const char *)key, name, len) == 0;
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct split *s = ctx;
+	s->capture = CAP_NONE;
+	if (s->in_elem && s->depth == s->elem_depth + 1) {
+		if (key_is(key, len, s->spec->id_key) && !s->cur.id_len)
+			s->capture = CAP_ID;
+		else if (key_is(key, len, s->spec->ts_key) && !s->cur.ts_len)
+			s->capture = CAP_TS;
+	} else if (s->spec->envelope && s->depth == 1) {
+		if (len == 5 && memcmp(key, "value", 5) == 0 && !s->records_seen)
+			s->value_key = true;
+		else if (key_is(key, len, "@odata.nextLink"))
+			s->capture = CAP_NEXT_LINK;
+	}
+	return 1;
+}
+
+static int on_end_map(void *ctx)
+{
+	struct split *s = ctx;
+	s->depth--;
+	return s->in_elem && s->depth == s->elem_depth ? end_elem(s) : 1;
+}
+
+static int on_start_array(void *ctx)
+{
+	struct split *s = ctx;
+	if (!value_start(s, false, true))
+		return 0;
+	s->capture = CAP_NONE;
+	s->depth++;
+	if (!s->records_seen && s->depth == (s->spec->envelope ? 2 : 1)) {
+		s->records_seen = true;
+		s->elem_depth = s->depth;
+		s->search_from = consumed(s);
+	}
+	return 1;
+}
+
+static int on_end_array(void *ctx)
+{
+	struct split *s = ctx;
+	if (s->elem_depth && s->depth == s->elem_depth) {
+		s->elem_depth = 0; /* the records array is closed */
+		s->search_from = consumed(s);
+	}
+	s->depth--;
+	return s->in_elem && s->depth == s->elem_depth ? end_elem(s) : 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_bool,
+	.yajl_number = on_number,
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_map_key,
+	.yajl_end_map = on_end_map,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = on_end_array,
+};
+
+void ax_blob_init(struct ax_blob *b)
+{
+	memset(b, 0, sizeof(*b));
+	ax_buf_init(&b->strings, MAX_STRINGS);
+}
+
+void ax_blob_finish(struct ax_blob *b)
+{
+	free(b->items);
+	free(b->next_link);
+	ax_buf_finish(&b->strings);
+	ax_blob_init(b);
+}
+
+static void reset(struct ax_blob *b)
+{
+	b->count = 0;
+	ax_buf_clear(&b->strings);
+	b->bad_off = b->bad_len = 0;
+	free(b->next_link);
+	b->next_link = NULL;
+	b->error[0] = '\0';
+}
+
+/* yajl's own message, on one line, without the excerpt it quotes. */
+static void yajl_reason(struct split *s, const char *body, size_t len)
+{
+	unsigned char *msg = yajl_get_error(s->yajl, 0, (const unsigned char *)body, len);
+	const char *m = msg ? (const char *)msg : "invalid JSON";
+	snprintf(s->b->error, sizeof(s->b->error), "%.*s", (int)strcspn(m, "\r\n"), m);
+	if (msg)
+		yajl_free_error(s->yajl, msg);
+}
+
+static ax_err parse(struct split *s, const char *body, size_t len)
+{
+	yajl_status st = yajl_parse(s->yajl, (const unsigned char *)body, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(s->yajl);
+	if (s->err)
+		return s->err;
+	if (st == yajl_status_ok && s->spec->envelope && !s->records_seen)
+		snprintf(s->b->error, sizeof(s->b->error), "the body has no \"value\" array");
+	else if (st == yajl_status_ok)
+		return AX_OK;
+	else if (st == yajl_status_error)
+		yajl_reason(s, body, len);
+	else if (!s->b->error[0])
+		snprintf(s->b->error, sizeof(s->b->error), "invalid JSON");
+	return AX_ERR_JSON;
+}
+
+ax_err ax_blob_split(struct ax_blob *b, const struct ax_blob_spec *spec, const char *body, size_t len)
+{
+	reset(b);
+	struct split s = { .b = b, .spec = spec, .body = body };
+	s.yajl = yajl_alloc(&callbacks, NULL, &s);
+	if (!s.yajl)
+		return AX_ERR_NOMEM;
+	ax_err err = parse(&s, body, len);
+	yajl_free(s.yajl);
+	if (err == AX_ERR_JSON) {
+		b->bad_off = skip_blanks(body, s.search_from, len);
+		b->bad_len = len - b->bad_off;
+	}
+	return err;
+}

@@ -1,0 +1,26 @@
+/* checkpoint.h - where a stream (source x tenant x content type or log)
+ * resumes after a restart.
+ *
+ * A small text file: "annexa-checkpoint 1", one "name value" line per
+ * field, and "end". A file without its "end" line, or with a line that
+ * does not parse, is refused as a whole (the stream then starts as on a
+ * first run, and says so), never half-read. */
+#ifndef AX_AGENT_SOURCES_CHECKPOINT_H
+#define AX_AGENT_SOURCES_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct ax_checkpoint {
+	int64_t cursor;        /* o365: epoch seconds; Graph: 100 ns ticks since the epoch */
+	int64_t subscribed_at; /* o365: when the subscription was last started (epoch s), 0: never */
+};
+
+/* AX_OK with *found false when there is no checkpoint yet; AX_ERR_JSON
+ * when the file is damaged; AX_ERR_IO when it cannot be read. */
+ax_err ax_checkpoint_load(const char *path, struct ax_checkpoint *cp, bool *found) AX_WARN_UNUSED;
+ax_err ax_checkpoint_save(const char *path, const struct ax_checkpoint *cp) AX_WARN_UNUSED;
+
+#endif
