@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "log.h"
 #include "outputs/syslog/syslog.h"
 #include "outputs/syslog/syslog_format.h"
@@ -60,10 +61,7 @@ static void syslog_destroy(struct ax_output *out)
 static void init_style(struct syslog_output *s)
 {
 	const struct syslog_conf *c = s->conf;
-	if (c->hostname[0])
-		snprintf(s->hostname, sizeof(s->hostname), "%s", c->hostname);
-	else if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0)
-		snprintf(s->hostname, sizeof(s->hostname), "-");
+	snprintf(s->hostname, sizeof(s->hostname), "%s", ax_host_name(c->hostname));
 	snprintf(s->procid, sizeof(s->procid), "%ld", (long)getpid());
 	s->style = (struct ax_syslog_style){
 		.format = c->format, .payload = c->payload, .facility = c->facility,

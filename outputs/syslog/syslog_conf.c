@@ -40,7 +40,7 @@ static const struct ax_option syslog_options[] = {
 	{ "facility", AX_OPT_ENUM, "local0", 0, SYSLOG(facility), 0, 0, facility_values,
 	  "Syslog facility; the severity comes from each record (critical: crit, high: err, medium: warning, low: notice, informational: info)." },
 	{ "hostname", AX_OPT_STRING, "", 0, SYSLOG(hostname), 0, 0, NULL,
-	  "HOSTNAME of every message; empty: the machine's host name." },
+	  "HOSTNAME of every message; empty: [agent] host, or else the machine's host name." },
 	{ "sd_id", AX_OPT_STRING, "iso27001@32473", 0, SYSLOG(sd_id), 0, 0, NULL,
 	  "SD-ID of the RFC 5424 structured-data element (NAME@PRIVATE-ENTERPRISE-NUMBER); 32473 is the IANA example number, use your organisation's." },
 	{ "udp_max_size", AX_OPT_SIZE, "8KiB", 0, SYSLOG(udp_max_size), 480, 65507, NULL,
