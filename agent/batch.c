@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_JSON, S_ID, S_TIME, S_WORKLOAD, S_OPERATION, S_USER, S_IP, S_CATEGORY, S_SOURCE,
+enum { S_JSON, S_ID, S_TIME, S_WORKLOAD, S_OPERATION, S_USER, S_IP, S_CATEGORY, S_RULE, S_SOURCE,
        S_CTYPE, S_TENANT, S_CONTROLS, AX_BATCH_STRINGS };
 
 void ax_batch_builder_init(struct ax_batch_builder *b, size_t max_bytes)
@@ -70,12 +70,12 @@ ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *
 	const char *strings[] = {
 		[S_ID] = r->id, [S_TIME] = r->creation_time, [S_WORKLOAD] = r->workload,
 		[S_OPERATION] = r->operation, [S_USER] = r->user, [S_IP] = r->client_ip,
-		[S_CATEGORY] = r->category, [S_SOURCE] = r->source, [S_CTYPE] = r->content_type,
+		[S_CATEGORY] = r->category, [S_RULE] = r->rule, [S_SOURCE] = r->source, [S_CTYPE] = r->content_type,
 		[S_TENANT] = r->tenant,
 	};
 	err = add_string(b, r->json, r->len, &off[S_JSON]);
-	for (int i = S_ID; !err && i < S_CONTROLS; i++)
-		err = add_string(b, strings[i], strlen(strings[i]), &off[i]);
+	for (int i = S_ID; !err && i < S_CONTROLS; i++) /* NULL counts as "" */
+		err = add_string(b, strings[i] ? strings[i] : "", strings[i] ? strlen(strings[i]) : 0, &off[i]);
 	if (err) {
 		b->data.len = mark; /* the batch stays as it was */
 		return err;
@@ -104,6 +104,7 @@ void ax_batch_builder_seal(struct ax_batch_builder *b, struct ax_batch *out)
 		r->user = d + off[S_USER];
 		r->client_ip = d + off[S_IP];
 		r->category = d + off[S_CATEGORY];
+		r->rule = d + off[S_RULE];
 		r->source = d + off[S_SOURCE];
 		r->content_type = d + off[S_CTYPE];
 		r->tenant = d + off[S_TENANT];

@@ -300,6 +300,7 @@ static void fill_record(struct ax_processor *p, const struct ax_origin *o, const
 		       : *ev->text[AX_F_CLIENT_IP_ADDRESS] ? ev->text[AX_F_CLIENT_IP_ADDRESS]
 							   : ev->text[AX_F_ACTOR_IP_ADDRESS];
 	r->category = p->mapping.used[0]->category;
+	r->rule = p->mapping.used[0]->id;
 	r->severity = p->mapping.severity;
 	r->ncontrols = 0;
 	for (size_t i = 0; i < cat->n2022; i++)

@@ -42,6 +42,7 @@ struct ax_record {
 	const char *user;
 	const char *client_ip;
 	const char *category;
+	const char *rule; /* the primary mapping rule's id */
 	enum ax_severity severity;
 	const char *const *controls; /* 2022 ids, direct evidence */
 	size_t ncontrols;

@@ -91,30 +91,6 @@ bool ax_syslog_parse_time(const char *t, int64_t *sec, int32_t *usec, int *frac_
 	return true;
 }
 
-/* The rule id from the record's "iso27001" member. annexa splices that
- * member in last and refuses records that already have one, so the last
- * occurrence of the key is ours and its members are ours too. */
-static void find_rule(const struct ax_record *r, char *out, size_t len)
-{
-	static const char key[] = "\"iso27001\":{", rule_key[] = "\"rule\":\"";
-	const size_t klen = sizeof(key) - 1;
-	const char *iso = NULL;
-	out[0] = '\0';
-	for (size_t i = r->len >= klen ? r->len - klen + 1 : 0; i-- > 0;) {
-		if (r->json[i] == '"' && memcmp(r->json + i, key, klen) == 0) {
-			iso = r->json + i;
-			break;
-		}
-	}
-	const char *v = iso ? strstr(iso, rule_key) : NULL;
-	if (!v)
-		return;
-	size_t n = 0;
-	for (v += sizeof(rule_key) - 1; *v && *v != '"' && n + 1 < len; v++)
-		out[n++] = *v == '\\' && v[1] ? *++v : *v;
-	out[n] = '\0';
-}
-
 void ax_syslog_event_init(struct ax_syslog_event *ev, const struct ax_record *r, int64_t now_ms)
 {
 	ev->r = r;
@@ -123,7 +99,7 @@ void ax_syslog_event_init(struct ax_syslog_event *ev, const struct ax_record *r,
 		ev->usec = (int32_t)(now_ms % 1000) * 1000;
 		ev->frac_digits = 3;
 	}
-	find_rule(r, ev->rule, sizeof(ev->rule));
+	snprintf(ev->rule, sizeof(ev->rule), "%s", r->rule ? r->rule : "");
 }
 
 static ax_err add_rfc3339(struct ax_buf *out, const struct ax_syslog_event *ev)

@@ -116,7 +116,7 @@ static struct ax_batch batch(struct fixture *f, size_t n, size_t big, const char
 		f->records[i] = (struct ax_record){
 			.json = f->json[i], .len = strlen(f->json[i]), .id = f->ids[i],
 			.creation_time = "2024-05-06T07:08:09Z", .workload = "Exchange", .operation = "Send",
-			.user = "u@example.com", .client_ip = "192.0.2.1", .category = "logging",
+			.user = "u@example.com", .client_ip = "192.0.2.1", .category = "logging", .rule = "FB-001",
 			.severity = AX_SEV_MEDIUM, .controls = controls, .ncontrols = 1,
 			.source = "t", .content_type = "Audit.Exchange", .tenant = "t-1",
 		};
