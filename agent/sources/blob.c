@@ -64,7 +64,7 @@ static int store(struct split *s, const unsigned char *v, size_t len)
 		s->err = keep_string(s->b, v, len, &s->cur.id, &s->cur.id_len);
 	else if (c == CAP_TS)
 		s->err = keep_string(s->b, v, len, &s->cur.ts, &s->cur.ts_len);
-	else if (c == CAP_NEXT_LINK && !s->b->next_link && !(s->b->next_link = strndup((const char *)v, len)))
+	else if (c == CAP_NEXT_LINK && v && !s->b->next_link && !(s->b->next_link = strndup((const char *)v, len)))
 		s->err = AX_ERR_NOMEM;
 	return s->err == AX_OK;
 }

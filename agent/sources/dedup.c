@@ -41,7 +41,9 @@ static bool guid_key(struct ax_key *k, const char *s, size_t len)
 	if (len != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
 		return false;
 	size_t n = 0;
-	for (size_t i = 0; i < 36; i += (i == 7 || i == 12 || i == 17 || i == 22) ? 3 : 2) {
+	for (size_t i = 0; i < 36; i += 2) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			i++; /* the hyphens, checked above */
 		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;

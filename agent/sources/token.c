@@ -231,7 +231,8 @@ static ax_err describe_error(const struct ax_http_response *r, yajl_val root, ch
 {
 	yajl_val error = member(root, "error"), desc = member(root, "error_description");
 	const char *code = YAJL_IS_STRING(error) ? error->u.string : "";
-	bool transient = r->status >= 500 || r->status == 429 || strcmp(code, "temporarily_unavailable") == 0;
+	bool transient = r->status >= 500 || r->status == 429 || r->status == 408 ||
+			 strcmp(code, "temporarily_unavailable") == 0;
 	if (*code) {
 		const char *d = YAJL_IS_STRING(desc) ? desc->u.string : "";
 		size_t dl = strcspn(d, "\r\n"); /* the first line names the AADSTS code and the problem */
@@ -284,9 +285,14 @@ const char *ax_token_header(struct ax_token_client *tc, struct ax_http *http, ax
 			    char *why, size_t len)
 {
 	*err = AX_OK;
-	if (tc->header && (int64_t)time(NULL) < tc->renew_at)
+	int64_t now = (int64_t)time(NULL);
+	if (tc->header && now < tc->renew_at)
 		return tc->header->value;
 	*err = request_token(tc, http, why, len);
+	if (*err == AX_ERR_AGAIN && tc->header && now < tc->expires_at - 1) {
+		*err = AX_OK; /* renewal failed for now, but the token is still good */
+		return tc->header->value;
+	}
 	return *err ? NULL : tc->header->value;
 }
 

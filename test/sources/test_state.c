@@ -1,0 +1,271 @@
+/* test_state.c - what a source keeps in state_dir: the checkpoint (written
+ * atomically; a torn temp file is never read; a damaged file is refused
+ * whole), escaped paths, and the seen-id journal (survives a restart, a
+ * torn last key is cut, a foreign file is set aside, it is compacted). */
+#include "unit.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sources/checkpoint.h"
+#include "sources/seen.h"
+#include "sources/statefile.h"
+
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				char sub[4096];
+				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+				remove_tree(sub);
+			}
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static int setup(void **state)
+{
+	*state = unit_tmpdir();
+	unit_quiet_logs();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *dir = *state;
+	remove_tree(dir);
+	free(dir);
+	return 0;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	assert_non_null(p);
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+static void test_checkpoint_round_trip(void **state)
+{
+	char *path = path_in(*state, "cp");
+	struct ax_checkpoint cp = { .cursor = 1772409600, .subscribed_at = 1772400000 }, got = { 0 };
+	bool found = true;
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_false(found); /* none yet: a first run */
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_true(found);
+	assert_int_equal(got.cursor, cp.cursor);
+	assert_int_equal(got.subscribed_at, cp.subscribed_at);
+	cp.cursor = -5; /* Graph cursors are ticks: any int64 */
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_int_equal(got.cursor, -5);
+	free(path);
+}
+
+static void test_checkpoint_torn_temp_file_is_ignored(void **state)
+{
+	char *path = path_in(*state, "cp");
+	struct ax_checkpoint cp = { .cursor = 100 }, got;
+	bool found;
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	/* a crash mid-write leaves cp.tmp half-written: the checkpoint is still the old one */
+	char *tmp = unit_write_file(*state, "cp.tmp", "annexa-checkpoint 1\ncursor 99", SIZE_MAX);
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_int_equal(got.cursor, 100);
+	/* and the next save replaces the leftover */
+	cp.cursor = 200;
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_int_equal(got.cursor, 200);
+	assert_int_equal(access(tmp, F_OK), -1);
+	free(tmp);
+	free(path);
+}
+
+static void test_checkpoint_damaged_is_refused(void **state)
+{
+	const char *bodies[] = {
+		"annexa-checkpoint 1\ncursor 100\nsubscribed_at 5\n",   /* no end: cut short */
+		"annexa-checkpoint 1\ncursor 10",                      /* torn line */
+		"annexa-checkpoint 1\ncursor ten\nend\n",              /* not a number */
+		"annexa-checkpoint 1\ncursor 1 2\nend\n",
+		"something else\ncursor 100\nend\n",
+		"",
+	};
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(bodies); i++) {
+		char *path = unit_write_file(*state, "bad", bodies[i], SIZE_MAX);
+		struct ax_checkpoint got = { .cursor = 7 };
+		bool found;
+		assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_ERR_JSON);
+		assert_int_equal(got.cursor, 7); /* untouched: never half-read */
+		free(path);
+	}
+	/* names a later version may add are skipped */
+	char *path = unit_write_file(*state, "later", "annexa-checkpoint 1\ncursor 3\nfuture 9\nend\n", SIZE_MAX);
+	struct ax_checkpoint got;
+	bool found;
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_int_equal(got.cursor, 3);
+	free(path);
+}
+
+static void test_state_paths_are_escaped(void **state)
+{
+	ax_err err;
+	char *dir = ax_state_dir(*state, "../evil/src", "..", &err);
+	assert_non_null(dir);
+	assert_int_equal(err, AX_OK);
+	char *want = path_in(*state, "sources/%2E.%2Fevil%2Fsrc/%2E.");
+	assert_string_equal(dir, want);
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	char *file = ax_state_path(dir, "Audit.Exchange", "checkpoint");
+	assert_non_null(file);
+	assert_contains(file, "/Audit.Exchange.checkpoint");
+	free(file);
+	free(want);
+	free(dir);
+}
+
+static struct ax_key key_n(unsigned n)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "id-%u", n);
+	struct ax_key k;
+	assert_true(ax_key_of(&k, id, strlen(id)));
+	return k;
+}
+
+static struct ax_seen *open_seen(const char *path, size_t cap)
+{
+	ax_err err;
+	struct ax_seen *s = ax_seen_open(path, cap, "test", &err);
+	assert_non_null(s);
+	assert_int_equal(err, AX_OK);
+	return s;
+}
+
+static void test_seen_survives_restart(void **state)
+{
+	char *path = path_in(*state, "ids");
+	struct ax_seen *s = open_seen(path, 1000);
+	for (unsigned i = 0; i < 10; i++) {
+		struct ax_key k = key_n(i);
+		assert_true(ax_seen_claim(s, &k));
+		if (i < 7)
+			ax_seen_confirm(s, &k); /* 7..9 never came back delivered */
+	}
+	assert_int_equal(ax_seen_sync(s), AX_OK);
+	ax_seen_close(s);
+	s = open_seen(path, 1000);
+	for (unsigned i = 0; i < 10; i++) {
+		struct ax_key k = key_n(i);
+		assert_int_equal(ax_seen_has(s, &k), i < 7);
+	}
+	ax_seen_close(s);
+	free(path);
+}
+
+static void test_seen_torn_key_is_cut(void **state)
+{
+	char *path = path_in(*state, "ids");
+	struct ax_seen *s = open_seen(path, 1000);
+	struct ax_key a = key_n(1), b = key_n(2), c = key_n(3);
+	ax_seen_claim(s, &a);
+	ax_seen_confirm(s, &a);
+	assert_int_equal(ax_seen_sync(s), AX_OK);
+	ax_seen_close(s);
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b.b, 7), 7); /* a crash in the middle of a key */
+	close(fd);
+	s = open_seen(path, 1000);
+	assert_true(ax_seen_has(s, &a));
+	ax_seen_claim(s, &c);
+	ax_seen_confirm(s, &c);
+	assert_int_equal(ax_seen_sync(s), AX_OK);
+	ax_seen_close(s);
+	s = open_seen(path, 1000); /* the key after the torn one is read right */
+	assert_true(ax_seen_has(s, &a));
+	assert_true(ax_seen_has(s, &c));
+	assert_false(ax_seen_has(s, &b));
+	ax_seen_close(s);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 8 + 2 * 16);
+	free(path);
+}
+
+static void test_seen_foreign_file_is_set_aside(void **state)
+{
+	char *path = unit_write_file(*state, "ids", "this is not a journal at all, but long enough", SIZE_MAX);
+	struct ax_seen *s = open_seen(path, 10);
+	assert_int_equal(ax_seen_count(s), 0);
+	struct ax_key a = key_n(1);
+	ax_seen_claim(s, &a);
+	ax_seen_confirm(s, &a);
+	assert_int_equal(ax_seen_sync(s), AX_OK);
+	ax_seen_close(s);
+	s = open_seen(path, 10);
+	assert_true(ax_seen_has(s, &a));
+	ax_seen_close(s);
+	free(path);
+}
+
+static void test_seen_compacts(void **state)
+{
+	char *path = path_in(*state, "ids");
+	const size_t cap = 100;
+	struct ax_seen *s = open_seen(path, cap);
+	for (unsigned i = 0; i < 1000; i++) {
+		struct ax_key k = key_n(i);
+		ax_seen_claim(s, &k);
+		ax_seen_confirm(s, &k);
+		if (i % 10 == 9)
+			assert_int_equal(ax_seen_sync(s), AX_OK);
+	}
+	ax_seen_close(s);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((size_t)st.st_size <= 8 + 2 * cap * 16 + 16 * 10); /* bounded on disk too */
+	s = open_seen(path, cap);
+	assert_int_equal(ax_seen_count(s), cap);
+	for (unsigned i = 900; i < 1000; i++) {
+		struct ax_key k = key_n(i);
+		assert_true(ax_seen_has(s, &k)); /* the newest are kept */
+	}
+	ax_seen_close(s);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_torn_temp_file_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_damaged_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_paths_are_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seen_survives_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seen_torn_key_is_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seen_foreign_file_is_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seen_compacts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
