@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 
+sys.dont_write_bytecode = True  # run from the source tree by meson: leave no __pycache__ there
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from m365emu.config import config_from_args  # noqa: E402

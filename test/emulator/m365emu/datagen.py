@@ -259,8 +259,9 @@ class Stream:
         created = self.created_of(key)
         return created <= now_ms and self.visible_created(created / 1000.0)
 
-    def window(self, s_ms, e_ms, now_ms):
-        """Blob keys listed for [s, e) at now, sorted by (contentCreated, contentId)."""
+    def window(self, s_ms, e_ms, now_ms, include_late=False):
+        """Blob keys listed for [s, e) at now, sorted by (contentCreated, contentId).
+        include_late: also late blobs not yet listed (for GET /_emulator/blobs)."""
         out = []
         iv = self.data.iv_ms
         cfg = self.data.cfg
@@ -274,7 +275,7 @@ class Stream:
                 m = None
                 if s_ms <= c < e_ms and c <= now_ms:
                     m = self.meta(i)
-                    if not m.late or c + cfg.late_delay * 1000 <= now_ms:
+                    if not m.late or include_late or c + cfg.late_delay * 1000 <= now_ms:
                         out.append((c, ("g", i)))
                 if cfg.dup_blob_rate > 0:
                     m = m or self.meta(i)
@@ -287,8 +288,14 @@ class Stream:
                 if s_ms <= blob.created_ms < e_ms and blob.created_ms <= now_ms:
                     out.append((blob.created_ms, ("a", blob.k)))
         out = [(c, key) for c, key in out if self.visible_created(c / 1000.0)]
-        decorated = sorted((c, self.content_id(key), key) for c, key in out)
-        return decorated
+        return sorted((c, self.content_id(key), key) for c, key in out)
+
+    def listed_at(self, key):
+        """Emulator time (ms) from which a blob shows up in listings."""
+        c = self.created_of(key)
+        if key[0] == "g" and self.meta(key[1]).late:
+            return c + self.data.cfg.late_delay * 1000
+        return c
 
     # ---- bodies and ids ----
 

@@ -216,11 +216,10 @@ class Management:
         cfg = self.emu.cfg
         s_raw, e_raw = req.query.get("startTime"), req.query.get("endTime")
         if s_raw is None and e_raw is None:
-            if cfg.default_window == "today":
-                start = now - (now % 86400)
-            else:
-                start = now - 86400
-            return start, now, False
+            # whole seconds, so the window repeated in NextPageUri is the same one
+            end = float(int(now))
+            start = end - end % 86400 if cfg.default_window == "today" else end - 86400
+            return start, end, False
         if s_raw is None or e_raw is None:
             return self.err("AF20030", "Start time and end time must both be specified (or both omitted) and must "
                             "be less than or equal to 24 hours apart, with the start time no more than 7 days in "

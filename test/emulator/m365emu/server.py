@@ -517,7 +517,7 @@ def served_ids(emu, tenant=None, ct=None):
     return counts
 
 
-def available_blobs(emu, tenant=None, ct=None, start_ms=None, end_ms=None):
+def available_blobs(emu, tenant=None, ct=None, start_ms=None, end_ms=None, include_late=False):
     now_ms = int(emu.clock.now() * 1000)
     out = []
     for skey, stream in emu.data.streams.items():
@@ -527,7 +527,7 @@ def available_blobs(emu, tenant=None, ct=None, start_ms=None, end_ms=None):
             continue
         s = start_ms if start_ms is not None else emu.data.data_start_ms
         e = end_ms if end_ms is not None else now_ms + 1
-        for created, cid, key in stream.window(s, e, now_ms):
+        for created, cid, key in stream.window(s, e, now_ms, include_late):
             out.append((stream, created, cid, key))
     return out
 
@@ -587,11 +587,16 @@ def control(emu, req, name):
         start = parse_time_arg(q.get("start"))
         end = parse_time_arg(q.get("end"))
         with_ids = q.get("ids", "0") in ("1", "true")
+        late = q.get("late", "0") in ("1", "true")
+        now_ms = int(emu.clock.now() * 1000)
         out = []
-        for stream, created, cid, key in available_blobs(emu, tenant, ct, start, end):
+        for stream, created, cid, key in available_blobs(emu, tenant, ct, start, end, late):
+            listed_at = stream.listed_at(key)
             d = {"tenant": stream.tenant.id, "contentType": stream.ct, "contentId": cid,
                  "contentCreated": fmt_ms(created), "key": list(key), "records": stream.nrecords(key),
-                 "served": emu.stats.times_served(stream.key, key)}
+                 "served": emu.stats.times_served(stream.key, key),
+                 "listed_from": fmt_ms(listed_at), "listable": listed_at <= now_ms,
+                 "expired": now_ms >= created + int(cfg.blob_expiry * 1000)}
             if key[0] in ("g", "r"):
                 m = stream.meta(key[1])
                 d.update({"late": m.late, "republished": key[0] == "r", "republished_partial":
@@ -659,10 +664,11 @@ def control(emu, req, name):
         now = emu.clock.now()
         tenants = [_tenant(emu, body["tenant"])] if "tenant" in body else emu.directory.tenants
         if body.get("revoke", True):
+            with emu.tokens.jti_lock:
+                last = emu.tokens.counter
             for t in tenants:
-                t.revoked_before = now + 1
-        return Resp.json(200, {"revoked_before": fmt_ms(int((now + 1) * 1000)),
-                               "tenants": [t.id for t in tenants]})
+                t.revoked_seq = last
+        return Resp.json(200, {"revoked_at": fmt_ms(int(now * 1000)), "tenants": [t.id for t in tenants]})
     if name == "tenant":
         body = _json_body(req)
         t = _tenant(emu, body.get("tenant", 0))

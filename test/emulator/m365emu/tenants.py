@@ -114,7 +114,7 @@ class Tenant:
         self.app_present = True
         self.deleted = False
         self.roles = {"management": list(MANAGEMENT_ROLES), "graph": list(GRAPH_ROLES)}
-        self.revoked_before = 0.0  # tokens issued before this (emulator time) are rejected
+        self.revoked_seq = 0  # tokens with emu_seq up to this one are revoked
         h = int(hashlib.blake2b(self.id.encode(), digest_size=4).hexdigest(), 16)
         self.region = "%s%04d" % (("emea", "nam", "apac")[h % 3], 10 + h % 60)
 

@@ -308,7 +308,7 @@ class TokenService:
         tenant = self.emu.directory.by_guid(claims.get("tid", ""))
         if tenant is None:
             return None, ("malformed", "The token's tenant does not exist.")
-        if claims.get("iat", 0) < tenant.revoked_before:
+        if claims.get("emu_seq", 0) <= tenant.revoked_seq:
             return None, ("revoked", "The access token has been revoked (continuous access evaluation).")
         aud_family = RESOURCES.get(claims.get("aud"), (None, None))
         if aud_family[0] != family:
