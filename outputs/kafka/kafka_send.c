@@ -20,7 +20,9 @@
 #include "kafka.h"
 #include "log.h"
 
-#define POLL_SLICE_MS 200
+/* A flush returns only when nothing at all is outstanding: with reports of a
+ * batch given up on still due, a batch waits at most this much extra. */
+#define WAIT_SLICE_MS 50
 #define QUEUE_FULL_WAIT_MS 100
 /* Upper bound of librdkafka's per-message framing (varints, attributes). */
 #define MESSAGE_OVERHEAD 64
@@ -209,11 +211,15 @@ void ax_kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *o
 	tracker_forget(t);
 }
 
+/* rd_kafka_flush, not rd_kafka_poll: it serves the same callbacks, and also
+ * tells librdkafka to send now instead of lingering (linger.ms) for more
+ * messages that will not come while send() waits. That halves the time of
+ * a batch on loopback. */
 static void wait_reports(struct ax_kafka *k, struct ax_kafka_tracker *t, int64_t deadline)
 {
 	rd_kafka_poll(k->rk, 0);
 	for (int64_t left; t->pending && (left = deadline - monotonic_ms()) > 0;)
-		rd_kafka_poll(k->rk, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS);
+		rd_kafka_flush(k->rk, left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS);
 }
 
 static bool reports_missing(const struct ax_kafka *k, const struct ax_kafka_tracker *t,
