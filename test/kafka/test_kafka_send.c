@@ -32,6 +32,8 @@ static int cluster_up(void **state)
 	char errstr[256];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	assert_int_equal(rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);
+	assert_int_equal(rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr, sizeof(errstr)),
+			 RD_KAFKA_CONF_OK); /* the mock brokers' sockets: no 40 ms delayed-ACK stalls */
 	f->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	assert_non_null(f->host);
 	f->cluster = rd_kafka_mock_cluster_new(f->host, 1);
@@ -154,12 +156,14 @@ static void retriable_broker_errors_are_retried_without_duplicates(void **state)
 {
 	struct fixture *f = *state;
 	start(f, NULL);
-	rd_kafka_mock_push_request_errors(f->cluster, 0 /* Produce */, 4,
-					  RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-					  RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-					  RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-					  RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+	assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->cluster, 1, 0 /* Produce */, 4,
+		RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 0,
+		RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, 0),
+		RD_KAFKA_RESP_ERR_NO_ERROR);
 	assert_int_equal(send_batch(f, fill(f, 0, 40)), AX_OUT_OK);
+	size_t left = 99;
+	assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->cluster, 1, 0, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
+	assert_int_equal(left, 0); /* the broker did answer with every error */
 	assert_int_equal(written(f), 40);
 }
 
