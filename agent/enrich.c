@@ -9,7 +9,9 @@
 
 const char *ax_event_content_type(const struct ax_event *ev)
 {
-	static const long dlp_types[] = { 11, 13, 33, 55, 63, 99, 107 };
+	/* ComplianceDLP{SharePoint,Exchange}[Classification], DLPEndpoint, the
+	 * on-premises scanners' DLP (m365-api.md §3.3) */
+	static const long dlp_types[] = { 11, 13, 33, 63, 99, 100, 107 };
 	if (ev->kind == AX_KIND_GRAPH_ALERT)
 		return "Graph.SecurityAlerts";
 	for (size_t i = 0; i < sizeof(dlp_types) / sizeof(dlp_types[0]); i++)

@@ -338,9 +338,11 @@ static size_t append(char *key, size_t at, size_t cap, const char *s)
 static size_t cache_key(const struct eval *e, char *key, size_t cap)
 {
 	const struct ax_event *ev = e->ev;
+	const struct ax_jnode *rt = ev->field[AX_F_RECORD_TYPE];
 	key[0] = (char)('0' + ev->kind);
 	key[1] = e->workload_present ? '1' : '0';
-	size_t at = append(key, 2, cap, e->workload);
+	key[2] = (char)('0' + (rt ? rt->type : 9)); /* 1.5 and "1.5" match differently */
+	size_t at = append(key, 3, cap, e->workload);
 	at = append(key, at, cap, e->op);
 	at = append(key, at, cap, ev->text[AX_F_RECORD_TYPE]);
 	return append(key, at, cap, ev->text[AX_F_RESULT_STATUS]);

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,8 +270,8 @@ static bool parse_cond(struct ctx *c, yajl_val v, struct ax_cond *cond)
 		return false;
 	}
 	cond->op = (enum ax_cond_op)o;
-	if (cond->op == AX_OP_RAW_CONTAINS && strcmp(field->u.string, "*") != 0) {
-		problem(c, "raw_contains works on field \"*\" only");
+	if ((cond->op == AX_OP_RAW_CONTAINS) != (strcmp(field->u.string, "*") == 0)) {
+		problem(c, "raw_contains works on field \"*\" (the whole record) and \"*\" only with raw_contains");
 		return false;
 	}
 	return parse_path(c, field->u.string, &cond->path) &&
@@ -409,11 +410,16 @@ static bool parse_severity_from(struct ctx *c, yajl_val v, struct ax_rule *r)
 	static const char *const keys[] = { "field", "map", NULL };
 	if (!v)
 		return true;
-	if (!YAJL_IS_OBJECT(v) || !only_keys(c, v, keys, "severity_from"))
+	if (!YAJL_IS_OBJECT(v)) {
+		problem(c, "severity_from must be an object {field, map}");
+		return false;
+	}
+	if (!only_keys(c, v, keys, "severity_from"))
 		return false;
 	yajl_val field = member(v, "field"), map = member(v, "map");
-	if (!YAJL_IS_STRING(field) || !YAJL_IS_OBJECT(map) || YAJL_GET_OBJECT(map)->len == 0) {
-		problem(c, "severity_from needs a string \"field\" and a non-empty object \"map\"");
+	if (!YAJL_IS_STRING(field) || strcmp(field->u.string, "*") == 0 || !YAJL_IS_OBJECT(map) ||
+	    YAJL_GET_OBJECT(map)->len == 0) {
+		problem(c, "severity_from needs a string \"field\" (a field path, not \"*\") and a non-empty object \"map\"");
 		return false;
 	}
 	if (!parse_path(c, field->u.string, &r->severity_from))
@@ -649,25 +655,83 @@ static bool lists_overlap(const struct ax_strlist *a, const struct ax_strlist *b
 	return false;
 }
 
-static const char *shared_operation(const struct ax_rule *a, const struct ax_rule *b)
+/* The literal text of a glob before its first wildcard. */
+static size_t glob_prefix_len(const char *glob)
 {
-	for (size_t i = 0; i < a->operations.count; i++)
-		if (ax_strlist_contains(&b->operations, a->operations.items[i]))
-			return a->operations.items[i];
-	return NULL;
+	return strcspn(glob, "*?[");
+}
+
+static bool globs_may_meet(const char *x, const char *y)
+{
+	size_t n = glob_prefix_len(x), m = glob_prefix_len(y);
+	return strncmp(x, y, n < m ? n : m) == 0;
+}
+
+/* Whether some operation can satisfy both rules' operation criteria; what
+ * it is, for the message. */
+static bool operations_meet(const struct ax_rule *a, const struct ax_rule *b, char *what, size_t len)
+{
+	bool a_any = !a->operations.count && !a->globs.count, b_any = !b->operations.count && !b->globs.count;
+	if (a_any || b_any) {
+		snprintf(what, len, "%s", a_any && b_any ? "any operation" : "the other rule's operations");
+		return true;
+	}
+	for (size_t i = 0; i < a->operations.count; i++) {
+		const char *op = a->operations.items[i];
+		bool hit = ax_strlist_contains(&b->operations, op);
+		for (size_t k = 0; !hit && k < b->globs.count; k++)
+			hit = fnmatch(b->globs.items[k], op, 0) == 0;
+		if (hit) {
+			snprintf(what, len, "operation '%s'", op);
+			return true;
+		}
+	}
+	for (size_t i = 0; i < a->globs.count; i++) {
+		for (size_t k = 0; k < b->operations.count; k++) {
+			if (fnmatch(a->globs.items[i], b->operations.items[k], 0) == 0) {
+				snprintf(what, len, "operation '%s'", b->operations.items[k]);
+				return true;
+			}
+		}
+		for (size_t k = 0; k < b->globs.count; k++) {
+			if (globs_may_meet(a->globs.items[i], b->globs.items[k])) {
+				snprintf(what, len, "operations like '%s' and '%s'", a->globs.items[i], b->globs.items[k]);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool record_types_meet(const struct ax_rule *a, const struct ax_rule *b)
+{
+	if (!a->nrecord_types || !b->nrecord_types)
+		return true;
+	for (size_t i = 0; i < a->nrecord_types; i++)
+		for (size_t k = 0; k < b->nrecord_types; k++)
+			if (a->record_types[i] == b->record_types[k])
+				return true;
+	return false;
+}
+
+/* Conditions (where, exclude) are not compared: rules that differ only
+ * there must still differ in priority, so the outcome never depends on ids. */
+static bool may_match_the_same(const struct ax_rule *a, const struct ax_rule *b, char *what, size_t len)
+{
+	return !(a->kinds && b->kinds && !(a->kinds & b->kinds)) && lists_overlap(&a->workloads, &b->workloads) &&
+	       lists_overlap(&a->result_status, &b->result_status) && record_types_meet(a, b) &&
+	       operations_meet(a, b, what, len);
 }
 
 static void check_conflicts(struct ax_rules *rs, struct ax_diag *diag)
 {
+	char what[300];
 	for (size_t i = 0; i < rs->count; i++) {
 		for (size_t j = i + 1; j < rs->count && rs->rules[j].priority == rs->rules[i].priority; j++) {
 			const struct ax_rule *a = &rs->rules[i], *b = &rs->rules[j];
-			const char *op = shared_operation(a, b);
-			if (!op || strcmp(a->category, b->category) == 0 ||
-			    !lists_overlap(&a->workloads, &b->workloads) ||
-			    (a->kinds && b->kinds && !(a->kinds & b->kinds)))
+			if (strcmp(a->category, b->category) == 0 || !may_match_the_same(a, b, what, sizeof(what)))
 				continue;
-			ax_diag_add(diag, b->file, 0, "rule %s: same priority (%d) as rule %s (%s) and both match operation '%s', but categories differ (%s, %s): give one a lower priority number", b->id, b->priority, a->id, a->file, op, b->category, a->category);
+			ax_diag_add(diag, b->file, 0, "rule %s: same priority (%d) as rule %s (%s) and both can match %s, but categories differ (%s, %s): give one a lower priority number", b->id, b->priority, a->id, a->file, what, b->category, a->category);
 		}
 	}
 }
