@@ -53,32 +53,33 @@ static ax_err grow(struct ax_batch_builder *b, size_t ncontrols)
 	return AX_OK;
 }
 
-static ax_err add_string(struct ax_batch_builder *b, const char *s, size_t len, size_t *off)
-{
-	*off = b->data.len;
-	ax_err err = ax_buf_add(&b->data, s, len);
-	return err ? err : ax_buf_addc(&b->data, '\0');
-}
-
 ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *r)
 {
 	ax_err err = grow(b, r->ncontrols);
 	if (err)
 		return err;
-	size_t mark = b->data.len;
 	size_t *off = &b->offsets[b->count * AX_BATCH_STRINGS];
-	const char *strings[] = {
-		[S_ID] = r->id, [S_TIME] = r->creation_time, [S_WORKLOAD] = r->workload,
+	const char *strings[AX_BATCH_STRINGS] = {
+		[S_JSON] = r->json, [S_ID] = r->id, [S_TIME] = r->creation_time, [S_WORKLOAD] = r->workload,
 		[S_OPERATION] = r->operation, [S_USER] = r->user, [S_IP] = r->client_ip,
 		[S_CATEGORY] = r->category, [S_RULE] = r->rule, [S_SOURCE] = r->source, [S_CTYPE] = r->content_type,
 		[S_TENANT] = r->tenant,
 	};
-	err = add_string(b, r->json, r->len, &off[S_JSON]);
-	for (int i = S_ID; !err && i < S_CONTROLS; i++) /* NULL counts as "" */
-		err = add_string(b, strings[i] ? strings[i] : "", strings[i] ? strlen(strings[i]) : 0, &off[i]);
-	if (err) {
-		b->data.len = mark; /* the batch stays as it was */
+	/* One reservation, then plain copies: this runs for every record. */
+	size_t lens[S_CONTROLS], total = 0;
+	for (int i = S_JSON; i < S_CONTROLS; i++) { /* NULL counts as "" */
+		lens[i] = i == S_JSON ? r->len : strings[i] ? strlen(strings[i]) : 0;
+		total += lens[i] + 1;
+	}
+	err = ax_buf_reserve(&b->data, total);
+	if (err)
 		return err;
+	for (int i = S_JSON; i < S_CONTROLS; i++) {
+		off[i] = b->data.len;
+		if (lens[i])
+			memcpy(b->data.data + b->data.len, strings[i], lens[i]);
+		b->data.data[b->data.len + lens[i]] = '\0';
+		b->data.len += lens[i] + 1;
 	}
 	/* Control ids point into the catalog, which outlives every batch. */
 	off[S_CONTROLS] = b->ncontrols;

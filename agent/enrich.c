@@ -197,6 +197,21 @@ static ax_err add_iso(struct ax_processor *p)
 	return ax_buf_add(&p->out, e->text, e->len);
 }
 
+/* ,"ingested_at":"…Z" - our own digits, nothing to escape. */
+static ax_err add_timestamp(struct ax_buf *b, const char *ts)
+{
+	static const char key[] = ",\"ingested_at\":\"";
+	size_t n = strlen(ts);
+	ax_err err = ax_buf_reserve(b, sizeof(key) + n);
+	if (err)
+		return err;
+	memcpy(b->data + b->len, key, sizeof(key) - 1);
+	memcpy(b->data + b->len + sizeof(key) - 1, ts, n);
+	b->data[b->len + sizeof(key) - 1 + n] = '"';
+	b->len += sizeof(key) + n;
+	return AX_OK;
+}
+
 static bool same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
@@ -251,7 +266,7 @@ static ax_err add_annexa(struct ax_processor *p, const struct ax_origin *o, cons
 	else if (!err)
 		err = ax_buf_add(b, ",\"tenant\":null", 14);
 	if (!err)
-		err = add_str(b, ",\"ingested_at\":", ingested_now(p));
+		err = add_timestamp(b, ingested_now(p));
 	if (!err)
 		err = ax_buf_add(b, fixed->data + p->origin_head, fixed->len - p->origin_head);
 	return err;
@@ -305,9 +320,9 @@ static void fill_record(struct ax_processor *p, const struct ax_origin *o, const
 	r->rule = p->mapping.used[0]->id;
 	r->severity = p->mapping.severity;
 	r->ncontrols = 0;
-	for (size_t i = 0; i < cat->n2022; i++)
-		if (ax_cset_has(&p->mapping.controls, (unsigned)i))
-			p->controls[r->ncontrols++] = cat->c2022[i].id;
+	for (size_t w = 0; w < AX_CSET_MAX / 64; w++)
+		for (uint64_t bits = p->mapping.controls.w[w]; bits; bits &= bits - 1)
+			p->controls[r->ncontrols++] = cat->c2022[w * 64 + (size_t)__builtin_ctzll(bits)].id;
 	r->controls = p->controls;
 	r->source = o->source;
 	r->content_type = ctype;

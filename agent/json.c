@@ -363,8 +363,10 @@ const struct ax_jnode *ax_json_get(const struct ax_json_doc *d, const struct ax_
 {
 	if (!obj || obj->type != AX_J_OBJECT)
 		return NULL;
+	int first = key_len ? tolower((unsigned char)key[0]) : 0;
 	for (const struct ax_jnode *c = ax_json_first(d, obj); c; c = ax_json_next(d, c))
-		if (c->key_len == key_len && strncasecmp(d->arena + c->key, key, key_len) == 0)
+		if (c->key_len == key_len && tolower((unsigned char)d->arena[c->key]) == first &&
+		    strncasecmp(d->arena + c->key, key, key_len) == 0)
 			return c;
 	return NULL;
 }

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* strcasestr */
 #include "mapper.h"
 
 #include <ctype.h>
@@ -93,6 +92,30 @@ static const char *scalar(const struct ax_json_doc *doc, const struct ax_jnode *
 	}
 }
 
+/* Next byte at or after p that is c in either case. */
+static const char *find_either_case(const char *p, const char *end, unsigned char c)
+{
+	const char *lo = memchr(p, tolower(c), (size_t)(end - p));
+	const char *up = toupper(c) == tolower(c) ? NULL : memchr(p, toupper(c), (size_t)(end - p));
+	return !lo ? up : !up ? lo : lo < up ? lo : up;
+}
+
+static bool raw_contains(const char *raw, size_t len, const char *needle_lc)
+{
+	size_t n = strlen(needle_lc);
+	if (n == 0)
+		return true;
+	const char *end = raw + len;
+	for (const char *p = raw; n <= (size_t)(end - p); p++) {
+		p = find_either_case(p, end - n + 1, (unsigned char)needle_lc[0]);
+		if (!p)
+			return false;
+		if (strncasecmp(p + 1, needle_lc + 1, n - 1) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool test_value(const struct ax_cond *c, const char *s, const struct ax_jnode *v)
 {
 	switch (c->op) {
@@ -103,8 +126,8 @@ static bool test_value(const struct ax_cond *c, const char *s, const struct ax_j
 			if (strcasecmp(s, c->values.items[i]) == 0)
 				return true;
 		return false;
-	case AX_OP_CONTAINS:
-		return strcasestr(s, c->values.items[0]) != NULL;
+	case AX_OP_CONTAINS: /* values are lower-case since load */
+		return raw_contains(s, strlen(s), c->values.items[0]);
 	case AX_OP_STARTSWITH:
 		return strncasecmp(s, c->values.items[0], strlen(c->values.items[0])) == 0;
 	case AX_OP_GTE:
@@ -140,30 +163,6 @@ static bool cond_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, 
 	}
 	const char *s = scalar(doc, v);
 	return s && test_value(a->cond, s, v);
-}
-
-/* Next byte at or after p that is c in either case. */
-static const char *find_either_case(const char *p, const char *end, unsigned char c)
-{
-	const char *lo = memchr(p, tolower(c), (size_t)(end - p));
-	const char *up = toupper(c) == tolower(c) ? NULL : memchr(p, toupper(c), (size_t)(end - p));
-	return !lo ? up : !up ? lo : lo < up ? lo : up;
-}
-
-static bool raw_contains(const char *raw, size_t len, const char *needle_lc)
-{
-	size_t n = strlen(needle_lc);
-	if (n == 0)
-		return true;
-	const char *end = raw + len;
-	for (const char *p = raw; n <= (size_t)(end - p); p++) {
-		p = find_either_case(p, end - n + 1, (unsigned char)needle_lc[0]);
-		if (!p)
-			return false;
-		if (strncasecmp(p + 1, needle_lc + 1, n - 1) == 0)
-			return true;
-	}
-	return false;
 }
 
 static bool cond_holds(const struct ax_event *ev, const struct ax_cond *c)
@@ -433,17 +432,15 @@ static enum ax_severity severity_of(const struct ax_rule *primary, const struct 
 	return a.best < 0 ? primary->severity : (enum ax_severity)a.best;
 }
 
-static void combine(const struct ax_rules *rs, struct ax_mapping *m)
+static void combine(struct ax_mapping *m)
 {
 	for (size_t i = 0; i < m->nused; i++) {
 		ax_cset_or(&m->controls, &m->used[i]->controls);
 		ax_cset_or(&m->related, &m->used[i]->related);
+		ax_cset_or(&m->c2013, &m->used[i]->controls_2013);
 		m->drift = m->drift || m->used[i]->drift;
 	}
 	ax_cset_andnot(&m->related, &m->controls);
-	for (size_t i = 0; i < rs->catalog.n2022; i++)
-		if (ax_cset_has(&m->controls, (unsigned)i))
-			ax_cset_or(&m->c2013, &rs->catalog.to2013[i]);
 }
 
 void ax_mapper_eval(const struct ax_rules *rs, const struct ax_event *ev, struct ax_mapping *m)
@@ -468,5 +465,5 @@ void ax_mapper_eval_cached(const struct ax_rules *rs, struct ax_match_cache *cac
 	if (m->nused == 0)
 		m->used[m->nused++] = &rs->rules[rs->count - 1]; /* out of memory: the baseline */
 	m->severity = severity_of(m->used[0], ev);
-	combine(rs, m);
+	combine(m);
 }

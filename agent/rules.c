@@ -501,10 +501,15 @@ static bool parse_yield(struct ctx *c, yajl_val v, struct ax_rule *r)
 		problem(c, "unknown category '%s' (see %s)", r->category, CATEGORIES_FILE);
 		return false;
 	}
-	return parse_severity(c, member(v, "severity"), "\"severity\"", &r->severity) &&
-	       parse_severity_from(c, member(v, "severity_from"), r) &&
-	       parse_controls(c, member(v, "controls"), "controls", true, &r->controls) &&
-	       parse_controls(c, member(v, "related"), "related", false, &r->related);
+	if (!parse_severity(c, member(v, "severity"), "\"severity\"", &r->severity) ||
+	    !parse_severity_from(c, member(v, "severity_from"), r) ||
+	    !parse_controls(c, member(v, "controls"), "controls", true, &r->controls) ||
+	    !parse_controls(c, member(v, "related"), "related", false, &r->related))
+		return false;
+	for (size_t i = 0; i < c->cat->n2022; i++)
+		if (ax_cset_has(&r->controls, (unsigned)i))
+			ax_cset_or(&r->controls_2013, &c->cat->to2013[i]);
+	return true;
 }
 
 static void rule_free(struct ax_rule *r)

@@ -97,6 +97,7 @@ struct ax_rule {
 	struct ax_sev_map *sev_map;
 	size_t nsev_map;
 	struct ax_cset controls, related;
+	struct ax_cset controls_2013; /* the predecessors of controls, derived at load */
 	bool drift;
 };
 

@@ -22,15 +22,21 @@ static size_t sequence_len(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
+static bool ascii32(const unsigned char *p)
+{
+	uint64_t w[4];
+	memcpy(w, p, sizeof(w));
+	return ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) == 0;
+}
+
 size_t ax_utf8_invalid_at(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < len) {
-		uint64_t word;
-		/* Audit records are mostly ASCII: skip eight such bytes at a time. */
-		if (len - i >= 8 && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ull) == 0)) {
-			i += 8;
+		/* Audit records are mostly ASCII: skip such bytes 32 at a time. */
+		if (len - i >= 32 && ascii32(s + i)) {
+			i += 32;
 		} else if (s[i] < 0x80) {
 			i++;
 		} else {
