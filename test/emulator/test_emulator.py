@@ -939,6 +939,8 @@ def test_publisher(c):
                                                       "tenant", "route", "emu_time")),
           "request log entries carry what assertions need")
     check(log[0]["t"] <= log[1]["t"] <= log[2]["t"], "monotonic times for retry spacing")
+    check(log[0]["headers"].get("Authorization", "").startswith("Bearer <") and "eyJ" not in json.dumps(log[0]),
+          "request headers logged, the token itself redacted")
     since = log[-1]["seq"]
     c.api("GET", feed + "subscriptions/list")
     check(len(emu.log(since)) == 1, "log?since= returns only newer entries")
@@ -1060,6 +1062,80 @@ def test_auditlogs(c):
     emu.control("POST", "tenant", {"tenant": 0, "roles": {"graph": ["SecurityAlert.Read.All", "AuditLog.Read.All"]}})
 
 
+# ---------------------------------------------------------------- webhooks (5.24)
+
+def test_webhooks(c):
+    section("webhooks")
+    import http.server
+    import threading
+    got = {"validation": [], "notifications": [], "status": 200}
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.headers.get("Webhook-ValidationCode"):
+                got["validation"].append((dict(self.headers), body))
+                status = 200
+            else:
+                got["notifications"].append((dict(self.headers), body))
+                status = got["status"]
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    emu = c.emu
+    addr = "http://127.0.0.1:%d/hook" % srv.server_address[1]
+    hook = {"webhook": {"address": addr, "authId": "o365activityapinotification", "expiration": ""}}
+    start = c.feed(1) + "subscriptions/start?contentType=Audit.General"
+    r = c.api("POST", start, i=1, data=json.dumps(hook).encode(), headers={"Content-Type": "application/json"})
+    check(jbody(r)["error"]["code"] == "AF20021", "http:// webhook: AF20021")
+    past = {"webhook": dict(hook["webhook"], address="https://127.0.0.1:1/x", expiration="2020-01-01T00:00:00")}
+    r = c.api("POST", start, i=1, data=json.dumps(past).encode())
+    check(jbody(r)["error"]["code"] == "AF20003", "webhook expiration in the past: AF20003")
+    emu.knobs(webhook_allow_http=True, webhook_interval=0.5)
+    r = c.api("POST", start, i=1, data=json.dumps(hook).encode())
+    check(r.status == 200 and jbody(r)["webhook"]["status"] == "enabled" and jbody(r)["webhook"]["address"] == addr,
+          "start with a webhook: validated, enabled (%r)" % r)
+    v = got["validation"][-1] if got["validation"] else ({}, {})
+    check(v[0].get("Webhook-AuthID") == "o365activityapinotification"
+          and v[1].get("validationCode") == v[0].get("Webhook-ValidationCode"),
+          "validation POST carries Webhook-ValidationCode and Webhook-AuthID")
+    emu.control("POST", "add", {"tenant": 1, "contentType": "Audit.General", "count": 2, "created": time.time()})
+    deadline = time.time() + 10
+    while time.time() < deadline and not got["notifications"]:
+        time.sleep(0.2)
+    n = got["notifications"][0] if got["notifications"] else ({}, [{}])
+    check(n[1] and n[1][0].get("tenantId") == c.t1 and n[1][0].get("clientId") == emu.client_id
+          and n[1][0].get("contentUri", "").startswith(emu.url) and n[0].get("Webhook-AuthID"),
+          "notification: tenantId, clientId and the blob fields (%r)" % (n[1][:1],))
+    now = c.now()
+    r = c.api("GET", c.feed(1) + "subscriptions/notifications?contentType=Audit.General&startTime=%s&endTime=%s"
+              % (iso(now - 3600), iso(now + 60)), i=1)
+    check(r.status == 200 and any(x.get("notificationStatus") == "Succeeded" for x in jbody(r) or []),
+          "subscriptions/notifications lists the attempts")
+    got["status"] = 500
+    emu.knobs(webhook_max_failures=1)
+    emu.control("POST", "add", {"tenant": 1, "contentType": "Audit.General", "count": 1, "created": time.time()})
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        lst = jbody(c.api("GET", c.feed(1) + "subscriptions/list", i=1))
+        if any(x["contentType"] == "Audit.General" and x["webhook"] and x["webhook"]["status"] == "disabled"
+               for x in lst):
+            break
+        time.sleep(0.3)
+    check(any(x["contentType"] == "Audit.General" and x["webhook"]["status"] == "disabled" for x in lst),
+          "a webhook that keeps failing is disabled")
+    check(len(got["notifications"]) >= 4, "failed notifications are retried")
+    emu.knobs(webhook_allow_http=False, webhook_interval=5.0, webhook_max_failures=3)
+    c.api("POST", start, i=1, data=b"{}")
+    srv.shutdown()
+
+
 # ---------------------------------------------------------------- other instances
 
 def test_records_mode():
@@ -1156,6 +1232,11 @@ def test_clouds(certdir):
         check(emu.url.startswith("https://127.0.0.1:"), "--https: an https URL in the ready line")
         r = http("GET", emu.url + "/_emulator/health", opener=opener)
         check(r.status == 200, "--https serves TLS")
+        http("POST", emu.url + "/_emulator/tls", {"fail": 1}, opener=opener)  # the harness has no CA
+        r = http("GET", emu.url + "/_emulator/health", opener=opener)
+        check(r.status == 0 and ("SSL" in (r.error or "") or "handshake" in (r.error or "").lower()),
+              "TLS handshake failure (%s)" % r.error)
+        check(http("GET", emu.url + "/_emulator/health", opener=opener).status == 200, "the next handshake works")
 
 
 def test_lifecycle():
@@ -1215,6 +1296,7 @@ def main():
             test_publisher(c)
             test_alerts(c)
             test_auditlogs(c)
+            test_webhooks(c)
             test_determinism(c, args)
         test_records_mode()
         test_clouds(certdir)

@@ -22,7 +22,7 @@ KNOBS = [
     ("https", bool, False, False, "Serve TLS on the main listener (needs --tls-cert/--tls-key)."),
     ("stop_on_stdin_eof", bool, False, False, "Exit when stdin reaches end of file (the parent died or closed it)."),
     ("access_log", bool, False, True, "Log every request on stderr."),
-    ("log_size", int, 200000, False, "Requests kept in the request log ring (GET /_emulator/log)."),
+    ("log_size", int, 50000, False, "Requests kept in the request log ring (GET /_emulator/log)."),
     ("cache_mb", int, 256, False, "Memory for rendered blob bodies (LRU); blobs are regenerated on a miss."),
     ("seed", int, 1, False, "Seed of every generated value and of the random faults."),
     ("clock_offset", float, 0.0, False, "Start the emulator clock this many seconds off wall time (clock skew, 5.13)."),
@@ -92,6 +92,9 @@ KNOBS = [
     ("gzip", bool, False, True, "gzip blob and listing bodies when the client sends Accept-Encoding: gzip."),
     ("chunked", bool, False, True, "Send blob bodies with chunked transfer-encoding."),
     ("webhook_allow_http", bool, False, True, "Accept http:// webhook addresses (real service: HTTPS only, AF20021)."),
+    ("webhook_interval", float, 5.0, True, "Seconds between two rounds of webhook notifications."),
+    ("webhook_dup_rate", float, 0.0, True, "Notification batches sent twice."),
+    ("webhook_max_failures", int, 3, True, "Failed notification rounds in a row before the webhook is disabled."),
     # -- throttling --
     ("throttle_rpm", int, 2000, True, "Management API requests per minute per tenant (0: off)."),
     ("throttle_burst", int, 0, True, "Token bucket size (0: same as throttle_rpm)."),

@@ -44,7 +44,15 @@ def dumps(obj):
 
 class BlobMeta:
     __slots__ = ("n", "large", "late", "expire_after_list", "repub", "repub_delay_ms", "repub_partial",
-                 "ooo_shift", "bad", "order")
+                 "ooo_shift", "bad", "inserts", "length")
+
+    def order(self, i):
+        """(blob, record) pairs of blob i's array, in order: its own records with the repeats
+        inserted. Built on demand; only the few insertions are kept in the cached meta."""
+        order = [(i, j) for j in range(self.n)]
+        for pos, key in self.inserts:
+            order.insert(pos, key)
+        return order
 
 
 class AddedBlob:
@@ -71,6 +79,7 @@ class Stream:
         self.gaps = []          # [from_s, to_s or None]: blobs created then are lost
         self.locked = False
         self.webhook = None
+        self.notifications = []  # webhook delivery attempts, for subscriptions/notifications
 
     # ---- subscription ----
 
@@ -130,17 +139,21 @@ class Stream:
             for j in range(m.n):
                 if rng.random() < cfg.bad_record_rate:
                     m.bad[j] = BAD_KINDS[rng.randrange(len(BAD_KINDS))]
-        order = [(i, j) for j in range(m.n)]
+        inserts = []
+        length = m.n
         if cfg.dup_rate > 0:
             for j in range(m.n):
                 if rng.random() < cfg.dup_rate and j not in m.bad:
-                    order.insert(rng.randint(0, len(order)), (i, j))
+                    inserts.append((rng.randint(0, length), (i, j)))
+                    length += 1
         if cfg.cross_dup_rate > 0 and self.created_ms(i - 1) >= self.data.data_start_ms:
             prev_n = self.n_of(i - 1)
             for j in range(min(prev_n, 5000)):
                 if rng.random() < cfg.cross_dup_rate:
-                    order.insert(rng.randint(0, len(order)), (i - 1, j))
-        m.order = order
+                    inserts.append((rng.randint(0, length), (i - 1, j)))
+                    length += 1
+        m.inserts = tuple(inserts)
+        m.length = length
         return m
 
     def is_bad(self, i, j):
@@ -174,7 +187,9 @@ class Stream:
 
     def generated_body(self, i, partial=False):
         m = self.meta(i)
-        order = m.order[:max(1, len(m.order) // 2)] if partial else m.order
+        order = m.order(i)
+        if partial:
+            order = order[:max(1, len(order) // 2)]
         cache = {}
         parts = []
         for key in order:
@@ -185,8 +200,9 @@ class Stream:
         return b"[" + b",".join(parts) + b"]"
 
     def generated_ids(self, i, partial=False):
-        m = self.meta(i)
-        order = m.order[:max(1, len(m.order) // 2)] if partial else m.order
+        order = self.meta(i).order(i)
+        if partial:
+            order = order[:max(1, len(order) // 2)]
         return [self.record_id(ii, j) for ii, j in order if not self.is_bad(ii, j)]
 
     # ---- descriptors ----
@@ -274,8 +290,11 @@ class Stream:
                     continue
                 m = None
                 if s_ms <= c < e_ms and c <= now_ms:
-                    m = self.meta(i)
-                    if not m.late or include_late or c + cfg.late_delay * 1000 <= now_ms:
+                    late = False
+                    if cfg.late_rate > 0:
+                        m = self.meta(i)
+                        late = m.late and not include_late and c + cfg.late_delay * 1000 > now_ms
+                    if not late:
                         out.append((c, ("g", i)))
                 if cfg.dup_blob_rate > 0:
                     m = m or self.meta(i)
@@ -326,7 +345,7 @@ class Stream:
         if kind == "a":
             return self.added[i].nrecords
         m = self.meta(i)
-        return len(m.order) if kind == "g" or not m.repub_partial else max(1, len(m.order) // 2)
+        return m.length if kind == "g" or not m.repub_partial else max(1, m.length // 2)
 
     # ---- run-time additions ----
 

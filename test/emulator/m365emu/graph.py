@@ -16,7 +16,7 @@ import threading
 import urllib.parse
 
 from .clock import TICKS_PER_SECOND, parse_iso_ticks
-from .response import JSON_CT, Resp, dumps, graph_error
+from .response import Resp, dumps, graph_error
 from .tenants import GRAPH_HOSTS
 
 GRAPH_CT = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"

@@ -12,12 +12,12 @@ import binascii
 import json
 import time
 import urllib.parse
-import urllib.request
 
 from .clock import fmt_ms, fmt_sec, parse_api_time
 from .config import CONTENT_TYPES
 from .response import JSON_CT, Resp, dumps, mgmt_error
 from .tenants import GUID_RE
+from .webhooks import post_json
 
 METHOD_NAMES = {"start": "StartSubscription", "stop": "StopSubscription", "list": "ListSubscriptions",
                 "content": "ListContent", "notifications": "ListNotifications", "audit": "GetBlob",
@@ -128,7 +128,7 @@ class Management:
         obj = {"contentType": stream.ct}
         if not (in_list and self.emu.cfg.list_omit_status and stream.webhook is None):
             obj["status"] = "enabled" if stream.status == "enabled" else "disabled"
-        obj["webhook"] = dict(stream.webhook) if stream.webhook else None
+        obj["webhook"] = {k: v for k, v in stream.webhook.items() if not k.startswith("_")} if stream.webhook else None
         return obj
 
     def start(self, req, tenant, stream):
@@ -157,7 +157,8 @@ class Management:
             stream.last_start = now
             if webhook:
                 stream.webhook = {"status": "enabled", "address": webhook.get("address"),
-                                  "authId": webhook.get("authId"), "expiration": webhook.get("expiration")}
+                                  "authId": webhook.get("authId"), "expiration": webhook.get("expiration") or None,
+                                  "_since": int(now * 1000)}
             elif req.body.strip():
                 stream.webhook = None
         emu.stats.subscription_event({"tenant": tenant.id, "contentType": stream.ct, "op": "start",
@@ -180,13 +181,11 @@ class Management:
         if webhook.get("authId"):
             headers["Webhook-AuthID"] = webhook["authId"]
         try:
-            with urllib.request.urlopen(urllib.request.Request(addr, data=data, headers=headers, method="POST"),
-                                        timeout=5) as resp:
-                if resp.status == 200:
-                    return None
-                status = resp.status
+            status = post_json(addr, data, headers)
+            if status == 200:
+                return None
         except Exception as e:  # any failure to reach it is a failed validation
-            status = getattr(e, "code", None) or str(e)
+            status = "%s: %s" % (type(e).__name__, e)
         return self.err("AF20021", "The webhook endpoint {%s} could not be validated (%s)." % (addr, status))
 
     def stop(self, stream):
@@ -254,7 +253,11 @@ class Management:
             return w
         start, end, explicit = w
         if op == "notifications":
-            return Resp.json(200, [])
+            s_ms, e_ms = int(start * 1000), int(end * 1000)
+            with stream.lock:
+                sent = [n for n in stream.notifications
+                        if s_ms <= int(parse_api_time(n["notificationSent"][:19]) * 1000) < e_ms]
+            return Resp.json(200, sent)
         now_ms = int(now * 1000)
         if stream.first_start is not None and now < stream.first_start + cfg.cold_start and cfg.cold_start > 0:
             listing = []

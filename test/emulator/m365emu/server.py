@@ -32,6 +32,7 @@ from .response import JSON_CT, Resp, dumps, graph_error, mgmt_error, token_error
 from .stats import Stats
 from .tenants import CLOUDS, Directory
 from .tokens import TokenService
+from .webhooks import Notifier
 
 TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/(v2\.0/)?token/?$")
 MGMT_RE = re.compile(r"^/api/v1(?:\.0)?/([^/]+)/activity/feed/(?:subscriptions/(start|stop|list|content|notifications)"
@@ -68,6 +69,7 @@ class Emulator:
         self._rng = random.Random("emulator|%d" % cfg.seed)
         self._rng_lock = threading.Lock()
         self.forced_expired = set()
+        self.tls_failures = 0
         self.stop_event = threading.Event()
         self.urls = {}
         self.tls_ctx = None
@@ -86,6 +88,13 @@ class Emulator:
     def rng_bytes(self, n):
         with self._rng_lock:
             return bytes(self._rng.getrandbits(8) for _ in range(n))
+
+    def take_tls_failure(self):
+        with self._rng_lock:
+            if self.tls_failures > 0:
+                self.tls_failures -= 1
+                return True
+            return False
 
     def cloud_group(self, tenant):
         return CLOUDS[tenant.cloud]["group"]
@@ -133,11 +142,21 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         self.tunnel_host = None
         self.tls_active = False
+        self.tls_failed = False
         if self.server.tls and self.server.emu.tls_ctx:
             self.request.settimeout(30)
-            self.request = self.server.emu.tls_ctx.wrap_socket(self.request, server_side=True)
-            self.tls_active = True
+            if self.server.emu.take_tls_failure():
+                self.tls_failed = True
+            else:
+                self.request = self.server.emu.tls_ctx.wrap_socket(self.request, server_side=True)
+                self.tls_active = True
         super().setup()
+
+    def handle(self):
+        if self.tls_failed:
+            fail_handshake(self.connection)
+            return
+        super().handle()
 
     def date_time_string(self, timestamp=None):
         return http_date(self.server.emu.clock.now())
@@ -154,6 +173,10 @@ class Handler(BaseHTTPRequestHandler):
         host = self.path.rsplit(":", 1)[0].strip("[]")
         self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         self.wfile.flush()
+        if emu.take_tls_failure():
+            fail_handshake(self.connection)
+            self.close_connection = True
+            return
         try:
             conn = emu.tls_ctx.wrap_socket(self.connection, server_side=True)
         except (ssl.SSLError, OSError):
@@ -249,7 +272,8 @@ class Handler(BaseHTTPRequestHandler):
                  "publisher": req.query.get("PublisherIdentifier"),
                  "expected_publisher": emu.cfg.publisher_id or None,
                  "authorization": bool(req.headers.get("Authorization")),
-                 "user_agent": req.headers.get("User-Agent")}
+                 "user_agent": req.headers.get("User-Agent"),
+                 "headers": logged_headers(req.headers)}
         fault = None
         if family in ("token", "management", "graph"):
             fault = emu.faults.take(req.method, req.target, tenant_hint)
@@ -446,9 +470,37 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(step / bps)
 
 
+TLS_HANDSHAKE_FAILURE = b"\x15\x03\x01\x00\x02\x02\x28"  # alert record: fatal, handshake_failure
+
+
+def fail_handshake(sock):
+    """Reads the ClientHello, answers with a fatal handshake_failure alert, closes (5.22)."""
+    try:
+        sock.settimeout(5)
+        sock.recv(16384)
+        sock.sendall(TLS_HANDSHAKE_FAILURE)
+    except OSError:
+        pass
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def socketserver_writer(sock):
     import socketserver
     return socketserver._SocketWriter(sock)
+
+
+def logged_headers(headers):
+    """Request headers for the log; credentials reduced to their kind and length."""
+    out = {}
+    for k, v in headers.items():
+        if k.lower() == "authorization":
+            kind = v.split(" ", 1)[0]
+            v = "%s <%d chars>" % (kind, max(0, len(v) - len(kind) - 1))
+        out[k] = v
+    return out
 
 
 def f_fraction(fault):
@@ -706,6 +758,11 @@ def control(emu, req, name):
                     emu.throttle.reset()
         return Resp.json(200, {"knobs": cfg.as_dict(),
                                "runtime": sorted(n for n, row in KNOB_INDEX.items() if row[3])})
+    if name == "tls":
+        body = _json_body(req)
+        with emu._rng_lock:
+            emu.tls_failures = int(body.get("fail", 0))
+        return Resp.json(200, {"fail": emu.tls_failures, "tls": emu.tls_ctx is not None})
     if name == "reset":
         emu.stats.reset()
         emu.throttle.reset()
@@ -799,4 +856,5 @@ def start_servers(emu):
             sys.stderr.write("emulator: no ::1 listener (%s)\n" % e)
     for s in servers:
         threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    Notifier(emu).start()
     return servers
