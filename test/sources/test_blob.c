@@ -135,11 +135,11 @@ static void test_huge_id_is_not_kept(void **state)
 {
 	(void)state;
 	size_t n = AX_BLOB_MAX_VALUE + 10;
-	char *body = malloc(n + 32);
+	char *body = malloc(n + 16);
 	assert_non_null(body);
-	strcpy(body, "[{\"Id\":\"");
+	memcpy(body, "[{\"Id\":\"", 8);
 	memset(body + 8, 'x', n);
-	strcpy(body + 8 + n, "\"}]");
+	memcpy(body + 8 + n, "\"}]", 4); /* with its NUL */
 	struct ax_blob b;
 	ax_blob_init(&b);
 	assert_int_equal(ax_blob_split(&b, &array_spec, body, strlen(body)), AX_OK);
