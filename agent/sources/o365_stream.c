@@ -4,8 +4,8 @@
 
 #include "log.h"
 #include "sources/backoff.h"
+#include "sources/ms_stream.h"
 #include "sources/o365.h"
-#include "sources/statefile.h"
 #include "sources/window.h"
 
 #define UNITS_IN_FLIGHT 8
@@ -20,65 +20,20 @@
 
 static ax_err open_state(struct o365_stream *s)
 {
-	ax_err err;
-	char *dir = ax_state_dir(s->env->agent->state_dir, s->source, s->conf->tenant_id, &err);
-	if (!dir) {
-		ax_error(s->name, "cannot create its state directory under %s (state_dir): %s",
-			 s->env->agent->state_dir, ax_strerror(err));
-		return err;
-	}
-	char *ids = ax_state_path(dir, s->content_type, "ids");
-	char *blobs = ax_state_path(dir, s->content_type, "blobs");
-	s->checkpoint_path = ax_state_path(dir, s->content_type, "checkpoint");
-	free(dir);
-	err = ids && blobs && s->checkpoint_path ? AX_OK : AX_ERR_NOMEM;
+	const char *tenant = s->conf->tenant_id;
+	char *ids = ax_ms_state_path(s->env, s->source, tenant, s->content_type, "ids", s->name);
+	char *blobs = ax_ms_state_path(s->env, s->source, tenant, s->content_type, "blobs", s->name);
+	s->checkpoint_path = ax_ms_state_path(s->env, s->source, tenant, s->content_type, "checkpoint", s->name);
+	ax_err err = ids && blobs && s->checkpoint_path ? AX_OK : AX_ERR_IO;
 	if (!err && !(s->records = ax_seen_open(ids, (size_t)s->conf->dedup_ids, s->name, &err)))
 		ax_error(s->name, "cannot open %s: %s", ids, ax_strerror(err));
 	if (!err && !(s->blobs = ax_seen_open(blobs, BLOB_IDS, s->name, &err)))
 		ax_error(s->name, "cannot open %s: %s", blobs, ax_strerror(err));
+	if (!err)
+		err = ax_ms_load_checkpoint(s->checkpoint_path, &s->cp, &s->have_cursor, s->name);
 	free(ids);
 	free(blobs);
 	return err;
-}
-
-static ax_err load_checkpoint(struct o365_stream *s)
-{
-	bool found = false;
-	ax_err err = ax_checkpoint_load(s->checkpoint_path, &s->cp, &found);
-	if (err == AX_ERR_JSON) {
-		ax_error(s->name, "checkpoint %s is damaged: starting as on a first run (backfill)", s->checkpoint_path);
-		memset(&s->cp, 0, sizeof(s->cp));
-		return AX_OK;
-	}
-	if (err)
-		ax_error(s->name, "cannot read checkpoint %s", s->checkpoint_path);
-	s->have_cursor = found && s->cp.cursor > 0;
-	if (s->have_cursor) {
-		char at[21];
-		ax_time_format_utc(s->cp.cursor, at);
-		ax_info(s->name, "resuming from its checkpoint: %s", at);
-	}
-	return err;
-}
-
-static ax_err make_api(struct o365_stream *s)
-{
-	char why[512];
-	struct ax_api_conf c = {
-		.name = s->name,
-		.family = AX_API_MANAGEMENT,
-		.token = { .token_url = s->ends->token_url, .client_id = s->conf->client_id,
-			   .scope = s->ends->api_scope, .client_secret = s->conf->client_secret,
-			   .certificate_file = s->conf->certificate_file, .private_key_file = s->conf->private_key_file },
-		.http = { .proxy = s->conf->proxy, .timeout_ms = s->conf->request_timeout,
-			  .max_body = (size_t)s->conf->max_response_size, .ca_file = s->conf->ca_file },
-		.stop = s->env->stop,
-		.parallel = (unsigned)s->conf->parallel_fetches,
-	};
-	s->api = ax_api_create(&c, why, sizeof(why));
-	if (!s->api)
-		ax_error(s->name, "%s", why);
-	return s->api ? AX_OK : AX_ERR_CONFIG;
 }
 
 struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_source_conf *conf,
@@ -105,10 +60,9 @@ struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_so
 			    env->queue, env->stop, o365_window_settle, s);
 	if (!*err)
 		*err = open_state(s);
-	if (!*err)
-		*err = load_checkpoint(s);
-	if (!*err)
-		*err = make_api(s);
+	if (!*err && !(s->api = ax_ms_api(conf, ends, AX_API_MANAGEMENT, s->name, env->stop,
+					   (unsigned)conf->parallel_fetches, NULL)))
+		*err = AX_ERR_CONFIG;
 	if (*err) {
 		o365_stream_destroy(s);
 		return NULL;

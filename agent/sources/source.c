@@ -68,6 +68,8 @@ static const struct ax_option o365_options[] = {
 static const struct ax_option graph_options[] = {
 	{ "list_overlap", AX_OPT_DURATION, "5m", 0, MS(list_overlap), 0, 21600000, NULL,
 	  "Each pull starts this long before the cursor, to find entries indexed late; entries already read are skipped." },
+	{ "page_size", AX_OPT_INT, "500", 0, MS(page_size), 1, 1000, NULL,
+	  "Entries asked for per Graph page ($top)." },
 	AX_OPTIONS_END,
 };
 
@@ -146,8 +148,12 @@ void ax_source_kind_names(char *out, size_t len)
 
 extern const struct ax_source_ops ax_source_file_ops;
 extern const struct ax_source_ops ax_source_o365_ops;
+extern const struct ax_source_ops ax_source_graph_alerts_ops;
+extern const struct ax_source_ops ax_source_graph_audit_ops;
 
-static const struct ax_source_ops *const source_ops[] = { &ax_source_file_ops, &ax_source_o365_ops, NULL };
+static const struct ax_source_ops *const source_ops[] = {
+	&ax_source_file_ops, &ax_source_o365_ops, &ax_source_graph_alerts_ops, &ax_source_graph_audit_ops, NULL,
+};
 
 const struct ax_source_ops *ax_source_ops_find(const char *type)
 {

@@ -41,6 +41,7 @@ struct ax_ms_source_conf {
 	int64_t dedup_ids;
 	int64_t list_overlap;
 	int64_t parallel_fetches;  /* o365 */
+	int64_t page_size;         /* Graph */
 };
 
 struct ax_file_source_conf {

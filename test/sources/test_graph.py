@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""`annexa run` with type = graph_alerts and type = graph_audit against the emulator:
+every alert version (id + lastUpdateDateTime) and every audit entry reaches the output
+exactly once, through pages of three that split alerts sharing one timestamp, alerts
+updated after they were read (forwarded again), a restart, and /auditLogs throttling
+(5 requests per 10 s, 429 with Retry-After).
+
+usage: test_graph.py ANNEXA SOURCE_ROOT [SCENARIO...]"""
+import collections
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from m365test import (CLIENT_ID, SECRET, TENANT, Agent, Emulator, agent_conf, check, out_records,  # noqa: E402
+                      source_conf, wait_for)
+
+
+def graph_token(emu):
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
+                                   "scope": "https://graph.microsoft.com/.default"}).encode()
+    with urllib.request.urlopen("%s/%s/oauth2/v2.0/token" % (emu.url, TENANT), form, timeout=30) as r:
+        return json.loads(r.read())["access_token"]
+
+
+def graph_list(emu, path, query):
+    """Every entry of a Graph list, read by the test itself (waiting out 429s)."""
+    token, out = graph_token(emu), []
+    url = "%s/v1.0/%s?%s" % (emu.url, path, query)
+    while url:
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                page = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code != 429:
+                raise
+            time.sleep(float(e.headers.get("Retry-After", "1")))
+            continue
+        out += page["value"]
+        url = page.get("@odata.nextLink")
+    return out
+
+
+def versions(records):
+    return [(r["id"], r["lastUpdateDateTime"]) for r in records if r.get("annexa", {}).get("type") == "graph_alerts"]
+
+
+def alerts(annexa, root, tmp):
+    """Ties across page boundaries (also where the emulator drops @odata.nextLink and the
+    next page is asked for from the last timestamp), updates forwarded again, a restart."""
+    emu = Emulator(root, days=3, records_per_hour=0, content_types="Audit.Exchange", alerts_per_day=60,
+                   alert_update_rate=0.8, alert_tie_rate=0.6, alert_tie_group=4, graph_omit_nextlink_rate=0.3)
+    try:
+        conf = agent_conf(tmp, source_conf(emu, name="alerts", type="graph_alerts", api_url=None, content_types=None,
+                                           graph_url=emu.url, page_size=3, backfill="4d", list_overlap="0s"))
+
+        def current():
+            return set((a["id"], a["lastUpdateDateTime"]) for a in graph_list(emu, "security/alerts_v2", "$top=2000"))
+
+        agent = Agent(annexa, tmp, conf)
+        want = current()
+        wait_for(lambda: want <= set(versions(out_records(tmp))), 60, 0.2)
+        rc = agent.stop()
+        check(rc == 0, "alerts: exit 0 after SIGTERM (%s): %s" % (rc, agent.stderr()[-800:]))
+        got = versions(out_records(tmp))
+        check(want <= set(got), "alerts: %d alert versions missing" % len(want - set(got)))
+        ties = collections.Counter(ts for _i, ts in want)
+        check(max(ties.values()) >= 3, "alerts share timestamps (largest group %d)" % max(ties.values()))
+        # a day later alerts were updated (status, evidence) and new ones raised
+        emu.call("clock", {"advance": 86400})
+        agent = Agent(annexa, tmp, conf)
+        later = current()
+        wait_for(lambda: later <= set(versions(out_records(tmp))), 60, 0.2)
+        time.sleep(1.5)
+        rc = agent.stop()
+        check(rc == 0, "alerts: second run exits 0 (%s)" % rc)
+        got = versions(out_records(tmp))
+        check(later <= set(got), "alerts: %d alert versions missing after the updates" % len(later - set(got)))
+        twice = [v for v, n in collections.Counter(got).items() if n > 1]
+        check(not twice, "alerts: a version forwarded twice: %s" % twice[:3])
+        updated = [i for i, n in collections.Counter(i for i, _ts in set(got)).items() if n > 1]
+        check(updated, "alerts: an alert updated after being read was forwarded again")
+        check("resuming from its checkpoint" in agent.stderr(), "alerts: the second run resumed from its cursor")
+        recs = [r for r in out_records(tmp) if r.get("annexa", {}).get("type") == "graph_alerts"]
+        check(all(r["annexa"]["content_type"] == "Graph.SecurityAlerts" and r["annexa"]["tenant"] == TENANT
+                  for r in recs), "alerts carry their origin")
+        pages = [e for e in emu.log("alerts_v2") if "%24skip=" in (e.get("query") or "") or "$skip=" in (e.get("query") or "")]
+        check(len(pages) > 10, "@odata.nextLink was followed (%d follow-ups)" % len(pages))
+    finally:
+        emu.stop()
+
+
+def audit(annexa, root, tmp):
+    """directoryAudits and signIns, each with its cursor, under /auditLogs throttling."""
+    emu = Emulator(root, days=1, records_per_hour=0, content_types="Audit.Exchange", audit_per_hour=40,
+                   signins_per_hour=80, graph_audit_limit=3, graph_audit_window=4)
+    try:
+        conf = agent_conf(tmp, source_conf(emu, name="audit", type="graph_audit", api_url=None, content_types=None,
+                                           graph_url=emu.url, page_size=500, backfill="2d"))
+        audits = set(a["id"] for a in graph_list(emu, "auditLogs/directoryAudits", "$top=1000"))
+        signins = set(a["id"] for a in graph_list(emu, "auditLogs/signIns", "$top=1000"))
+        agent = Agent(annexa, tmp, conf)
+
+        def ids(ct):
+            return [r["id"] for r in out_records(tmp) if r.get("annexa", {}).get("content_type") == ct]
+
+        wait_for(lambda: audits <= set(ids("Graph.DirectoryAudits")) and signins <= set(ids("Graph.SignIns")), 90, 0.3)
+        time.sleep(1.5)
+        rc = agent.stop()
+        check(rc == 0, "audit: exit 0 (%s): %s" % (rc, agent.stderr()[-800:]))
+        for ct, want in (("Graph.DirectoryAudits", audits), ("Graph.SignIns", signins)):
+            got = ids(ct)
+            check(want <= set(got), "audit: %d %s entries missing" % (len(want - set(got)), ct))
+            check(len(got) == len(set(got)), "audit: %s entries forwarded twice" % ct)
+        log = emu.log()
+        limited = [e for e in log if e.get("status") == 429]
+        check(limited, "the /auditLogs limit was met")
+        for i, e in enumerate(log):
+            if e.get("status") != 429:
+                continue
+            nxt = [n for n in log[i + 1:] if n.get("route") == e.get("route")]
+            if nxt:
+                check(nxt[0]["t"] - e["t"] >= float(e["retry_after"]) - 0.05,
+                      "Retry-After %s honoured: next %s after %.2fs" % (e["retry_after"], e["route"],
+                                                                       nxt[0]["t"] - e["t"]))
+    finally:
+        emu.stop()
+
+
+SCENARIOS = {"alerts": alerts, "audit": audit}
+
+if __name__ == "__main__":
+    from m365test import run_scenarios
+    run_scenarios(SCENARIOS, sys.argv)
