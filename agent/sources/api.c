@@ -44,6 +44,7 @@ struct ax_api *ax_api_create(const struct ax_api_conf *conf, char *why, size_t l
 		api->conf.parallel = 1;
 	struct ax_http_options token_opts = conf->http;
 	token_opts.max_body = TOKEN_RESPONSE_MAX;
+	token_opts.stop = conf->stop;
 	ax_http_global_init();
 	api->token = ax_token_client_create(&api->conf.token, why, len);
 	api->token_http = ax_http_create(&token_opts);

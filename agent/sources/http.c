@@ -148,6 +148,16 @@ struct curl_slist *ax_http_header_list(const char *const *headers, const char *c
 	return list;
 }
 
+/* libcurl calls it a few times a second during a transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load((const atomic_int *)arg) ? 1 : 0;
+}
+
 void ax_http_setup(CURL *c, const struct ax_http_options *opts, const char *url,
 		   struct curl_slist *headers, const char *body, size_t body_len,
 		   struct ax_http_response *resp)
@@ -173,6 +183,11 @@ void ax_http_setup(CURL *c, const struct ax_http_options *opts, const char *url,
 		curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
 	if (opts->ca_file && opts->ca_file[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
+	if (opts->stop) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)opts->stop);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);

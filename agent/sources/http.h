@@ -8,6 +8,7 @@
 #define AX_AGENT_SOURCES_HTTP_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct ax_http_options {
 	int64_t timeout_ms;   /* whole request; also: abort below 1 KiB/s for min(30 s, this) */
 	size_t max_body;
 	const char *ca_file;  /* NULL: the system's */
+	const atomic_int *stop; /* NULL, or: a request in progress ends soon after it is set */
 };
 
 struct ax_http;

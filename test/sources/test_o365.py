@@ -366,6 +366,29 @@ def no_secrets(annexa, root, tmp):
         emu.stop()
 
 
+def prompt_stop(annexa, root, tmp):
+    """SIGTERM while a token request and then a blob fetch hang: the agent is out within seconds."""
+    emu = Emulator(root, days=0.1, records_per_hour=300, content_types="Audit.Exchange")
+    try:
+        emu.faults({"match": "POST .*/token", "action": "delay", "delay": 60, "count": 1})
+        conf = agent_conf(tmp, source_conf(emu, request_timeout="300s"))
+        for phase in ("token", "blob"):
+            agent = Agent(annexa, tmp, conf)
+            wait_for(lambda: any(e.get("route", "").startswith("token") for e in emu.log()) if phase == "token"
+                     else len(audit_ids(tmp)) > 0, 20, 0.1)
+            if phase == "blob":
+                emu.faults({"match": "GET .*/audit/", "action": "delay", "delay": 60, "count": 20})
+                emu.call("clock", {"advance": 1800})
+                wait_for(lambda: any(f["hits"] for f in emu.call("faults")["faults"]), 20, 0.1)
+            time.sleep(0.5)
+            started = time.monotonic()
+            rc = agent.stop(timeout=20)
+            took = time.monotonic() - started
+            check(rc == 0 and took < 5, "%s: SIGTERM during a hanging request: exit %s after %.1fs" % (phase, rc, took))
+    finally:
+        emu.stop()
+
+
 SCENARIOS = {
     "delivery": delivery,
     "throttling": throttling,
@@ -379,6 +402,7 @@ SCENARIOS = {
     "subscription_disabled": subscription_disabled,
     "national_cloud": national_cloud,
     "no_secrets": no_secrets,
+    "prompt_stop": prompt_stop,
 }
 
 if __name__ == "__main__":
