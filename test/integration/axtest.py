@@ -31,10 +31,12 @@ def run_map(annexa, data, args=(), timeout=120):
 
 
 def read_jsonl(path):
+    """Every complete line of path as JSON; a last line still being written
+    (no newline yet) is left for the next read."""
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.strip() and line.endswith(b"\n")]
 
 
 def closing_brace(raw):
