@@ -160,6 +160,7 @@ static enum ax_api_verdict on_blob(struct ax_api_req *r, void *arg)
 	j->emitted = ok;
 	j->feed.failed |= !ok;
 	check_job(s, j);
+	ax_buf_finish(&r->resp.body); /* its records were copied into units: keep no window of blobs in memory */
 	return AX_API_KEEP;
 }
 
