@@ -94,16 +94,6 @@ void ax_api_req_finish(struct ax_api_req *r)
 	r->headers = NULL;
 }
 
-bool ax_api_req_set_url(struct ax_api_req *r, const char *url)
-{
-	char *copy = strdup(url);
-	if (!copy)
-		return false;
-	free(r->url);
-	r->url = copy;
-	return true;
-}
-
 int64_t ax_api_server_now(const struct ax_api *api)
 {
 	return (int64_t)time(NULL) + api->skew;

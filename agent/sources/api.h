@@ -75,8 +75,6 @@ void ax_api_destroy(struct ax_api *api);
 
 void ax_api_req_init(struct ax_api_req *r, size_t max_body);
 void ax_api_req_finish(struct ax_api_req *r);
-/* Sets the URL (copied); the previous one is freed. */
-bool ax_api_req_set_url(struct ax_api_req *r, const char *url);
 
 /* Runs every request to its end, up to conf->parallel at once; done (may
  * be NULL) hears of each as it ends, stopped ones included. */
@@ -86,7 +84,7 @@ enum ax_api_result ax_api_call(struct ax_api *api, struct ax_api_req *r);
 
 /* Now, in epoch seconds, on the server's clock (from its last Date header). */
 int64_t ax_api_server_now(const struct ax_api *api);
-/* Requests throttled and retried so far, for the run's summary. */
+/* Requests throttled and retried so far, for a stream's summary. */
 uint64_t ax_api_throttled(const struct ax_api *api);
 uint64_t ax_api_retried(const struct ax_api *api);
 

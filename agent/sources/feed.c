@@ -163,11 +163,6 @@ static void settle_now(struct ax_feed *f, struct ax_feed_unit *u, bool ok)
 	settle_one(f, u);
 }
 
-void ax_feed_put_back(struct ax_feed *f, struct ax_feed_unit *u)
-{
-	recycle(f, u);
-}
-
 void ax_feed_abandon(struct ax_feed *f, struct ax_feed_unit *u)
 {
 	settle_now(f, u, false);

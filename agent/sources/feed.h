@@ -68,8 +68,6 @@ bool ax_feed_add_job(struct ax_feed_unit *u, struct ax_feed_job *job);
 /* Hands u to the pipeline; a unit without records is settled at once, as
  * delivered. False when the agent stops (u is then settled as not delivered). */
 bool ax_feed_push(struct ax_feed *f, struct ax_feed_unit *u);
-/* Gives back an unused unit. */
-void ax_feed_put_back(struct ax_feed *f, struct ax_feed_unit *u);
 /* Gives back a unit whose records will not be delivered (settled as such). */
 void ax_feed_abandon(struct ax_feed *f, struct ax_feed_unit *u);
 /* Settles the units back so far, without waiting. */

@@ -89,6 +89,9 @@ void graph_stream_destroy(struct graph_stream *g)
 	if (!g)
 		return;
 	if (g->emit.feed) {
+		ax_info(g->name, "%llu entries forwarded, %llu repeats dropped, %llu requests throttled, %llu retried",
+			(unsigned long long)g->emit.forwarded, (unsigned long long)g->emit.repeats,
+			(unsigned long long)ax_api_throttled(g->api), (unsigned long long)ax_api_retried(g->api));
 		ax_emitter_finish(&g->emit);
 		ax_feed_settle(&g->feed);
 		save(g);

@@ -86,11 +86,21 @@ static void save(struct o365_stream *s)
 		ax_error(s->name, "cannot write its checkpoint %s", s->checkpoint_path);
 }
 
+static void summary(const struct o365_stream *s)
+{
+	ax_info(s->name, "%llu windows, %llu blobs delivered, %llu out of reach, %llu records forwarded, "
+		"%llu repeats dropped, %llu requests throttled, %llu retried",
+		(unsigned long long)s->windows, (unsigned long long)s->blobs_fetched, (unsigned long long)s->blobs_gone,
+		(unsigned long long)s->emit.forwarded, (unsigned long long)s->emit.repeats,
+		(unsigned long long)ax_api_throttled(s->api), (unsigned long long)ax_api_retried(s->api));
+}
+
 void o365_stream_destroy(struct o365_stream *s)
 {
 	if (!s)
 		return;
 	if (s->emit.feed) {
+		summary(s);
 		ax_emitter_finish(&s->emit);
 		ax_feed_settle(&s->feed); /* what came back after the stop */
 		if (s->records && s->blobs)
