@@ -170,6 +170,8 @@ def tokens(annexa, root, tmp):
         wait_for(lambda: len(audit_ids(tmp)) > 200, 30, 0.2)
         emu.call("tokens", {"revoke": True})
         expect_exactly_once(emu, tmp, ["Audit.Exchange"], 90, "tokens")
+        # the agent keeps polling each second; a 3-second token must be renewed soon
+        wait_for(lambda: emu.stats()["tokens"]["issued"] >= 3, 30, 0.5)
         finish_agent(agent, "tokens")
         stats = emu.stats()
         check(stats["tokens"]["issued"] >= 3, "tokens were renewed: %s" % stats["tokens"])
@@ -230,7 +232,9 @@ def backfill_and_horizon(annexa, root, tmp):
             return time.mktime(time.strptime(b["contentCreated"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
 
         inside = set(i for b in blobs if created(b) > started - 36 * 3600 + 60 for i in b["ids"])
+        # cross-blob repeats (5.18) put an id of an old blob into the next one too
         outside = set(i for b in blobs if created(b) < started - 36 * 3600 - 60 for i in b["ids"])
+        outside -= set(i for b in blobs if created(b) >= started - 36 * 3600 - 60 for i in b["ids"])
         got = wait_ids(tmp, inside, 60)
         time.sleep(1.5)
         finish_agent(agent, "backfill")
