@@ -301,10 +301,15 @@ static void apply_entry(const char *path, const struct raw_section *sec, size_t 
 	free(value);
 }
 
-static bool is_set(const struct ax_option *opt, const struct raw_section *sec)
+/* Whether a key of sec sets opt (NAME or NAME_file for a secret). Found
+ * through the whole tables: a table of opt alone would go on reading the
+ * options after it, and a later key (payload) would pass for a required
+ * one (address). */
+static bool is_set(const struct ax_option *opt, const struct ax_option *const *tables,
+		   const struct raw_section *sec)
 {
 	for (size_t i = 0; i < sec->count; i++)
-		if (ax_option_find((const struct ax_option *const[]){ opt, NULL }, sec->entries[i].key))
+		if (ax_option_find(tables, sec->entries[i].key) == opt)
 			return true;
 	return false;
 }
@@ -313,9 +318,10 @@ static void check_required(const char *path, const struct raw_section *sec,
 			   const struct ax_option *const *tables, const char *where,
 			   struct ax_diag *diag)
 {
+	const struct ax_option *const *all = tables;
 	for (; *tables; tables++) {
 		for (const struct ax_option *opt = *tables; opt->name; opt++) {
-			if (!(opt->flags & AX_OPT_REQUIRED) || is_set(opt, sec))
+			if (!(opt->flags & AX_OPT_REQUIRED) || is_set(opt, all, sec))
 				continue;
 			if (opt->type == AX_OPT_SECRET)
 				ax_diag_add(diag, path, sec->line, "%s: missing required key '%s' (or '%s_file')", where, opt->name, opt->name);
