@@ -30,9 +30,11 @@ static size_t consumed(const struct split *s)
 	return yajl_get_bytes_consumed(s->yajl);
 }
 
+/* Skips what yajl's lexer skips between values (it takes \v and \f for
+ * blanks too), and the comma: an element's range starts at its first byte. */
 static size_t skip_blanks(const char *body, size_t from, size_t len)
 {
-	while (from < len && strchr(" \t\r\n,", body[from]))
+	while (from < len && body[from] && strchr(" \t\r\n\v\f,", body[from]))
 		from++;
 	return from;
 }

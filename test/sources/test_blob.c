@@ -72,6 +72,22 @@ static void test_elements_that_are_not_records(void **state)
 	ax_blob_finish(&b);
 }
 
+/* yajl takes \v and \f for blanks: an element's range must not start
+ * with them (found by test/fuzz/fuzz_api). */
+static void test_vertical_tab_and_form_feed(void **state)
+{
+	(void)state;
+	const char *body = "[{\"Id\":\"a\"}\v,\f{\"Id\":\"b\"}\f,\v\"c\"]";
+	struct ax_blob b;
+	ax_blob_init(&b);
+	assert_int_equal(ax_blob_split(&b, &array_spec, body, strlen(body)), AX_OK);
+	assert_int_equal(b.count, 3);
+	assert_element(body, &b, 0, "{\"Id\":\"a\"}");
+	assert_element(body, &b, 1, "{\"Id\":\"b\"}");
+	assert_element(body, &b, 2, "\"c\"");
+	ax_blob_finish(&b);
+}
+
 static void test_empty_array(void **state)
 {
 	(void)state;
@@ -199,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_and_ids),
 		cmocka_unit_test(test_elements_that_are_not_records),
+		cmocka_unit_test(test_vertical_tab_and_form_feed),
 		cmocka_unit_test(test_empty_array),
 		cmocka_unit_test(test_hostile_bodies),
 		cmocka_unit_test(test_deep_nesting),
