@@ -1,12 +1,16 @@
-/* annexa run -c FILE: sources → decode → map → enrich → route → outputs.
+/* annexa run -c FILE: sources → decode → map → enrich → spool → outputs.
  *
  * Each source runs in a thread of its own and hands units of raw records
- * to the pipeline thread, which enriches, routes and delivers them and
- * then tells the source (its checkpoint may move). When every source is a file with follow = false,
- * the run is a replay: it ends once every record was delivered to every
- * output whose filter it passes, and fails if an output stayed unreachable
- * for shutdown_timeout. SIGTERM and SIGINT stop reading; what was read is
- * still delivered within shutdown_timeout. */
+ * to the pipeline (this thread), which enriches and spools them and then
+ * tells the source (its checkpoint may move). Each output has a thread of
+ * its own (sender.h) reading the spool. When every source is a file with
+ * follow = false, the run is a replay: it ends once every record was
+ * delivered to every output whose filter it passes, and fails if an output
+ * stayed unreachable for shutdown_timeout. SIGTERM and SIGINT stop the
+ * sources; the outputs get shutdown_timeout to deliver what is spooled,
+ * and what they could not stays in the spool (disk) for the next start. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,22 +18,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "deadletter.h"
-#include "delivery.h"
-#include "enrich.h"
 #include "log.h"
+#include "pipeline.h"
+#include "queue.h"
 #include "route.h"
 #include "rules.h"
-#include "queue.h"
+#include "sender.h"
+#include "spool.h"
 #include "sources/source.h"
 #include "version.h"
 
 #define QUEUE_BYTES (64u << 20)
 #define POP_WAIT_MS 200
+#define ACK_POLL_MS 5 /* spool = memory: how often waiting units look for acknowledgements */
 
 struct run_source {
 	const struct ax_section_conf *sec;
@@ -38,26 +47,28 @@ struct run_source {
 	bool started;
 	atomic_bool finished; /* run() returned */
 	bool replay_done;     /* ... and said it read everything */
-	uint64_t records, dead_lettered;
+	struct ax_pipeline_counts counts;
 };
 
 struct run {
 	struct ax_config *cfg;
 	struct ax_rules *rules;
-	struct ax_processor proc;
+	struct ax_pipeline pipeline;
+	struct ax_spool *spool;
 	struct ax_deadletter dl;
 	struct ax_queue queue;
 	struct ax_source_env env;
 	struct run_source *sources;
 	struct ax_output **outputs;
-	struct ax_delivery *deliveries;
+	struct ax_sender *senders;
 	size_t nsources, noutputs;
 	bool replay;
 	const char *host;
+	int lock_fd;
 };
 
-/* Set by SIGTERM/SIGINT, read by every thread: a lock-free atomic is
- * both async-signal-safe and race-free. */
+/* Set by SIGTERM/SIGINT, read by the sources and the pipeline: a
+ * lock-free atomic is both async-signal-safe and race-free. */
 static atomic_int stop_requested;
 
 static void on_stop(int sig)
@@ -158,9 +169,9 @@ static int create_sources(struct run *r)
 static int create_outputs(struct run *r)
 {
 	size_t n = r->cfg->noutputs;
-	r->outputs = calloc(n, sizeof(*r->outputs));
-	r->deliveries = calloc(n, sizeof(*r->deliveries));
-	if (!r->outputs || !r->deliveries)
+	r->outputs = calloc(n + 1, sizeof(*r->outputs));
+	r->senders = calloc(n + 1, sizeof(*r->senders));
+	if (!r->outputs || !r->senders)
 		return AX_EXIT_FAILURE;
 	for (size_t i = 0; i < n; i++) {
 		const struct ax_section_conf *sec = &r->cfg->outputs[i];
@@ -168,11 +179,66 @@ static int create_outputs(struct run *r)
 		r->outputs[i] = ax_output_create(ax_output_find(sec->kind->name), sec->name, sec->conf, &err);
 		if (!r->outputs[i])
 			return AX_EXIT_FAILURE;
-		ax_delivery_init(&r->deliveries[i], r->outputs[i], sec->conf, &r->dl, &stop_requested,
+		ax_delivery_init(&r->senders[i].delivery, r->outputs[i], sec->conf, &r->dl, NULL,
 				 r->cfg->agent.max_record_size);
 		r->noutputs++;
 	}
 	return AX_EXIT_OK;
+}
+
+/* state_dir, and the lock that keeps a second instance off it. */
+static int lock_state_dir(struct run *r)
+{
+	const char *dir = r->cfg->agent.state_dir;
+	char path[4096];
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		ax_error("run", "cannot create state_dir %s: %s", dir, strerror(errno));
+		return AX_EXIT_FAILURE;
+	}
+	snprintf(path, sizeof(path), "%s/annexa.lock", dir);
+	r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (r->lock_fd < 0) {
+		ax_error("run", "cannot open %s: %s", path, strerror(errno));
+		return AX_EXIT_FAILURE;
+	}
+	if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t n = pread(r->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		ax_error("run", "another annexa (pid %s) is running with state_dir %s; stop it, or give this one "
+			 "a state_dir of its own", pid[0] ? pid : "unknown", dir);
+		return AX_EXIT_FAILURE;
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(r->lock_fd, 0) != 0 || pwrite(r->lock_fd, pid, (size_t)len, 0) != len)
+		ax_warn("run", "cannot write the pid into %s", path);
+	return AX_EXIT_OK;
+}
+
+static int open_spool(struct run *r)
+{
+	const struct ax_agent_conf *agent = &r->cfg->agent;
+	const char **names = calloc(r->noutputs + 1, sizeof(*names));
+	char dir[4096];
+	if (!names)
+		return AX_EXIT_FAILURE;
+	for (size_t i = 0; i < r->noutputs; i++)
+		names[i] = r->outputs[i]->name;
+	snprintf(dir, sizeof(dir), "%s/spool", agent->state_dir);
+	struct ax_spool_conf conf = {
+		.dir = agent->spool == AX_SPOOL_DISK ? dir : NULL, .max_size = agent->spool_max_size,
+		.drop_oldest = agent->spool_full == AX_SPOOL_DROP_OLDEST, .fsync = agent->spool_fsync,
+		.compress_level = (int)agent->spool_compress, .max_record = agent->max_record_size,
+		.outputs = names, .noutputs = r->noutputs,
+	};
+	ax_err err;
+	r->spool = ax_spool_open(&conf, &err);
+	free(names);
+	if (!r->spool)
+		ax_error("run", "cannot open the spool in %s: %s", conf.dir ? conf.dir : "memory", ax_strerror(err));
+	return r->spool ? AX_EXIT_OK : AX_EXIT_FAILURE;
 }
 
 static int setup(struct run *r, const char *path)
@@ -183,17 +249,20 @@ static int setup(struct run *r, const char *path)
 	const struct ax_agent_conf *agent = &r->cfg->agent;
 	ax_host_configure(agent->host);
 	r->host = ax_host_name(NULL);
-	if (ax_processor_init(&r->proc, r->rules, (unsigned)agent->max_depth, agent->max_record_size))
-		return AX_EXIT_FAILURE;
+	if ((rc = lock_state_dir(r)))
+		return rc;
 	if (ax_deadletter_open(&r->dl, agent->dead_letter[0] ? agent->dead_letter : NULL)) {
 		ax_error("run", "cannot open the dead-letter file %s (set [agent] dead_letter to a writable path)",
 			 agent->dead_letter);
 		return AX_EXIT_FAILURE;
 	}
+	if ((rc = create_outputs(r)) || (rc = open_spool(r)))
+		return rc;
+	if (ax_pipeline_init(&r->pipeline, agent, r->rules, r->spool, &r->dl, &stop_requested))
+		return AX_EXIT_FAILURE;
 	ax_queue_init(&r->queue, QUEUE_BYTES);
 	r->env = (struct ax_source_env){ .agent = agent, .queue = &r->queue, .stop = &stop_requested };
-	rc = create_outputs(r);
-	return rc ? rc : create_sources(r);
+	return create_sources(r);
 }
 
 /* ---- source threads ---- */
@@ -239,102 +308,104 @@ static struct run_source *source_of(struct run *r, const struct ax_unit *u)
 	return &r->sources[0];
 }
 
-static void dead_letter_record(struct run *r, struct run_source *s, const struct ax_unit *u, size_t i,
-			       const char *reason)
+static void consume(struct run *r, struct ax_unit *u)
 {
-	const struct ax_unit_record *ur = &u->records[i];
-	struct ax_dead_record rec = {
-		.source = u->origin.source, .stage = "decode", .reason = reason, .line = ur->line,
-		.offset = ur->offset, .length = ur->full_len, .raw = ax_unit_data(u, i), .raw_len = ur->len,
-	};
-	if (ax_deadletter_write(&r->dl, &rec))
-		ax_error("run", "cannot write to the dead-letter file");
-	s->dead_lettered++;
+	struct ax_origin origin = u->origin;
+	origin.host = r->host;
+	origin.version = AX_VERSION;
+	ax_pipeline_consume(&r->pipeline, u, &origin, &source_of(r, u)->counts);
 }
 
-static void route(struct run *r, const struct ax_record *rec)
+static int start_senders(struct run *r)
 {
-	for (size_t i = 0; i < r->noutputs; i++)
-		ax_delivery_add(&r->deliveries[i], rec, r->cfg->agent.shutdown_timeout);
-}
-
-static void handle_record(struct run *r, struct run_source *s, const struct ax_unit *u, size_t i,
-			  const struct ax_origin *origin)
-{
-	const struct ax_unit_record *ur = &u->records[i];
-	char reason[160];
-	s->records++;
-	if (ur->reject) {
-		dead_letter_record(r, s, u, i, ur->reject);
-	} else if (ur->oversized) {
-		snprintf(reason, sizeof(reason), "record of %llu bytes exceeds max_record_size (%llu bytes)",
-			 (unsigned long long)ur->full_len, (unsigned long long)r->cfg->agent.max_record_size);
-		dead_letter_record(r, s, u, i, reason);
-	} else if (ax_process(&r->proc, ax_unit_data(u, i), ur->len, origin)) {
-		dead_letter_record(r, s, u, i, r->proc.reason);
-	} else {
-		route(r, &r->proc.record);
+	/* A live source waits for its receivers as long as it takes; a replay
+	 * gives up after shutdown_timeout. */
+	int64_t patience = r->replay ? r->cfg->agent.shutdown_timeout : INT64_MAX / 2;
+	for (size_t i = 0; i < r->noutputs; i++) {
+		ax_err err;
+		struct ax_spool_reader *rd = ax_spool_reader_open(r->spool, r->outputs[i]->name, &err);
+		if (!rd || ax_sender_start(&r->senders[i], rd, patience)) {
+			ax_spool_reader_close(rd);
+			ax_error(r->outputs[i]->name, "cannot start");
+			return AX_EXIT_FAILURE;
+		}
 	}
+	return AX_EXIT_OK;
 }
 
-static bool all_delivered(const struct run *r)
+static bool senders_settled(struct run *r)
 {
 	for (size_t i = 0; i < r->noutputs; i++)
-		if (r->deliveries[i].state != AX_DELIVERY_OK)
+		if (!ax_sender_settled(&r->senders[i]))
 			return false;
 	return true;
 }
 
-static void send_all(struct run *r, int64_t patience_ms)
+static bool a_sender_gave_up(struct run *r)
 {
 	for (size_t i = 0; i < r->noutputs; i++)
-		ax_delivery_send(&r->deliveries[i], patience_ms);
+		if (atomic_load(&r->senders[i].state) != AX_SENDER_RUNNING &&
+		    atomic_load(&r->senders[i].state) != AX_SENDER_DONE)
+			return true;
+	return false;
 }
 
-/* Decodes, maps and delivers a unit, then tells its source. */
-static void consume(struct run *r, struct ax_unit *u)
+/* A replay is over when everything read was spooled and delivered. */
+static bool replay_over(struct run *r)
 {
-	struct run_source *s = source_of(r, u);
-	struct ax_origin origin = u->origin;
-	origin.host = r->host;
-	origin.version = AX_VERSION;
-	for (size_t i = 0; i < u->count; i++)
-		handle_record(r, s, u, i, &origin);
-	/* A live source waits for its receivers as long as it takes; a replay
-	 * gives up after shutdown_timeout. */
-	send_all(r, r->replay ? r->cfg->agent.shutdown_timeout : INT64_MAX / 2);
-	u->done(u, all_delivered(r));
+	return sources_finished(r) && ax_pipeline_settled(&r->pipeline) && senders_settled(r);
 }
 
 static void pipeline(struct run *r)
 {
-	while (!stop_requested && !(r->replay && !all_delivered(r))) {
-		struct ax_unit *u = ax_queue_pop(&r->queue, POP_WAIT_MS);
+	while (!stop_requested && !(r->replay && a_sender_gave_up(r))) {
+		bool waiting = !ax_pipeline_settled(&r->pipeline);
+		struct ax_unit *u = ax_queue_pop(&r->queue, waiting && r->pipeline.on_ack ? ACK_POLL_MS
+								: waiting ? 0 : POP_WAIT_MS);
 		if (u)
 			consume(r, u);
-		else if (sources_finished(r))
+		ax_pipeline_settle(&r->pipeline, !u);
+		if (!u && r->replay && replay_over(r))
 			break;
 	}
 }
 
-/* Stop: the sources end, what they queued is still delivered. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stop: the sources end, what they queued is spooled, the outputs get
+ * shutdown_timeout to deliver what is spooled. */
 static void drain(struct run *r)
 {
+	int64_t timeout = r->cfg->agent.shutdown_timeout;
 	if (stop_requested)
-		ax_info("run", "stopping: delivering what was read (at most %llds)",
-			(long long)r->cfg->agent.shutdown_timeout / 1000);
+		ax_info("run", "stopping: delivering what was read (at most %llds)", (long long)timeout / 1000);
 	stop_requested = 1;
 	ax_queue_close(&r->queue);
 	for (size_t i = 0; i < r->nsources; i++)
 		if (r->sources[i].started)
 			pthread_join(r->sources[i].thread, NULL);
 	struct ax_unit *u;
-	while ((u = ax_queue_pop(&r->queue, 0))) {
-		if (all_delivered(r))
-			consume(r, u);
-		else
-			u->done(u, false);
+	while ((u = ax_queue_pop(&r->queue, 0)))
+		consume(r, u);
+	ax_pipeline_settle(&r->pipeline, true);
+	for (size_t i = 0; i < r->noutputs; i++)
+		ax_sender_stop(&r->senders[i], false);
+	for (int64_t end = now_ms() + timeout; now_ms() < end && !senders_settled(r);) {
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+		ax_pipeline_settle(&r->pipeline, true);
 	}
+	for (size_t i = 0; i < r->noutputs; i++) {
+		ax_sender_stop(&r->senders[i], true);
+		ax_sender_join(&r->senders[i]);
+	}
+	ax_pipeline_settle(&r->pipeline, true);
+	ax_pipeline_abandon(&r->pipeline);
 }
 
 static void flush_outputs(struct run *r)
@@ -344,22 +415,32 @@ static void flush_outputs(struct run *r)
 			ax_warn(r->outputs[i]->name, "flush did not finish within shutdown_timeout");
 }
 
-/* 0 when every routed record was delivered or dead-lettered. */
+/* A replay fails when an output did not get everything; a stopped live
+ * run leaves what is undelivered in the spool. */
 static int report(const struct run *r)
 {
 	int rc = AX_EXIT_OK;
 	for (size_t i = 0; i < r->nsources; i++)
 		ax_info(r->sources[i].sec->name, "%llu records read, %llu dead-lettered",
-			(unsigned long long)r->sources[i].records, (unsigned long long)r->sources[i].dead_lettered);
+			(unsigned long long)r->sources[i].counts.records,
+			(unsigned long long)r->sources[i].counts.dead_lettered);
 	for (size_t i = 0; i < r->noutputs; i++) {
-		const struct ax_delivery *d = &r->deliveries[i];
+		const struct ax_sender *s = &r->senders[i];
+		const struct ax_delivery *d = &s->delivery;
 		ax_info(d->out->name, "%llu records routed, %llu delivered, %llu dead-lettered",
 			(unsigned long long)d->routed, (unsigned long long)d->delivered,
 			(unsigned long long)d->dead_lettered);
-		if (d->state == AX_DELIVERY_OK)
+		int state = atomic_load(&s->state);
+		if (state == AX_SENDER_DONE)
 			continue;
-		ax_error(d->out->name, "%s: %llu records not delivered: %s", d->state == AX_DELIVERY_DEAD
-			 ? "output failed" : "receiver unreachable past shutdown_timeout",
+		if (!r->replay && state != AX_SENDER_DEAD) {
+			ax_warn(d->out->name, "stopped with records still to deliver; %s", r->cfg->agent.spool ==
+				AX_SPOOL_DISK ? "they wait in the spool for the next start"
+				: "their sources send them again at the next start");
+			continue;
+		}
+		ax_error(d->out->name, "%s: %llu records not delivered: %s", state == AX_SENDER_DEAD ? "output failed"
+			 : "receiver unreachable past shutdown_timeout",
 			 (unsigned long long)(d->routed - d->delivered - d->dead_lettered), d->last_error);
 		rc = AX_EXIT_FAILURE;
 	}
@@ -372,24 +453,27 @@ static void cleanup(struct run *r)
 		if (r->sources[i].src)
 			r->sources[i].src->ops->destroy(r->sources[i].src);
 	for (size_t i = 0; i < r->noutputs; i++) {
-		ax_delivery_finish(&r->deliveries[i]);
+		ax_delivery_finish(&r->senders[i].delivery);
 		ax_output_destroy(r->outputs[i]);
 	}
 	if (r->env.queue)
 		ax_queue_finish(&r->queue);
 	free(r->sources);
 	free(r->outputs);
-	free(r->deliveries);
+	free(r->senders);
+	ax_spool_close(r->spool);
+	ax_pipeline_finish(&r->pipeline);
 	ax_deadletter_close(&r->dl);
-	ax_processor_finish(&r->proc);
 	ax_rules_destroy(r->rules);
 	ax_config_destroy(r->cfg);
 	ax_output_plugins_unload();
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 }
 
 int ax_cmd_run(int argc, char **argv)
 {
-	struct run r = { 0 };
+	struct run r = { .lock_fd = -1 };
 	const char *path = NULL;
 	int rc = parse_args(argc, argv, &path);
 	if (rc)
@@ -397,13 +481,13 @@ int ax_cmd_run(int argc, char **argv)
 	catch_stop_signals();
 	rc = setup(&r, path);
 	if (rc == AX_EXIT_OK)
+		rc = start_senders(&r);
+	if (rc == AX_EXIT_OK)
 		rc = start_sources(&r);
 	if (rc == AX_EXIT_OK)
 		pipeline(&r);
 	if (r.env.queue) {
 		drain(&r);
-		stop_requested = 0; /* the final delivery must not be cut short by the stop itself */
-		send_all(&r, r.cfg->agent.shutdown_timeout);
 		flush_outputs(&r);
 	}
 	if (rc == AX_EXIT_OK)

@@ -24,12 +24,16 @@ struct ax_conf_kind {
 	void (*validate)(const void *conf, const char *file, int line, struct ax_diag *diag);
 };
 
+enum ax_spool_kind { AX_SPOOL_DISK, AX_SPOOL_MEMORY };
 enum ax_spool_full { AX_SPOOL_PAUSE, AX_SPOOL_DROP_OLDEST };
 
 struct ax_agent_conf {
 	char *state_dir;
+	int spool; /* enum ax_spool_kind */
 	uint64_t spool_max_size;
 	int spool_full;
+	bool spool_fsync;
+	int64_t spool_compress;
 	char *dead_letter;
 	struct ax_strlist mapping_files;
 	char *plugin_dir;

@@ -11,6 +11,7 @@
 ax_err ax_deadletter_open(struct ax_deadletter *dl, const char *path)
 {
 	memset(dl, 0, sizeof(*dl));
+	pthread_mutex_init(&dl->lock, NULL);
 	ax_buf_init(&dl->line, (size_t)1 << 30);
 	if (!path)
 		return AX_OK;
@@ -29,6 +30,7 @@ void ax_deadletter_close(struct ax_deadletter *dl)
 		fclose(dl->fp);
 	free(dl->path);
 	ax_buf_finish(&dl->line);
+	pthread_mutex_destroy(&dl->lock);
 	dl->fp = NULL;
 	dl->path = NULL;
 }
@@ -87,14 +89,9 @@ static ax_err format(struct ax_buf *b, const struct ax_dead_record *r)
 	return err ? err : ax_buf_adds(b, "}\n");
 }
 
-ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record *r)
+static ax_err append(struct ax_deadletter *dl, const struct ax_dead_record *r)
 {
 	dl->count++;
-	if (strcmp(r->stage, "decode") == 0)
-		ax_warn("dead-letter", "%s line %llu (offset %llu): %s", r->source,
-			(unsigned long long)r->line, (unsigned long long)r->offset, r->reason);
-	else
-		ax_warn("dead-letter", "a record of %s refused by output %s: %s", r->source, r->stage, r->reason);
 	if (!dl->fp)
 		return AX_OK;
 	ax_err err = format(&dl->line, r);
@@ -105,6 +102,19 @@ ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record
 		return AX_ERR_IO;
 	}
 	return AX_OK;
+}
+
+ax_err ax_deadletter_write(struct ax_deadletter *dl, const struct ax_dead_record *r)
+{
+	if (strcmp(r->stage, "decode") == 0)
+		ax_warn("dead-letter", "%s line %llu (offset %llu): %s", r->source,
+			(unsigned long long)r->line, (unsigned long long)r->offset, r->reason);
+	else
+		ax_warn("dead-letter", "a record of %s refused by output %s: %s", r->source, r->stage, r->reason);
+	pthread_mutex_lock(&dl->lock);
+	ax_err err = append(dl, r);
+	pthread_mutex_unlock(&dl->lock);
+	return err;
 }
 
 ax_err ax_deadletter_write_line(struct ax_deadletter *dl, const char *source, const struct ax_line *line,

@@ -9,6 +9,7 @@
 #ifndef AX_AGENT_DEADLETTER_H
 #define AX_AGENT_DEADLETTER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +20,9 @@
 #include "lines.h"
 #include "utf8.h"
 
+/* Writes are serialised: the pipeline and every output thread share one. */
 struct ax_deadletter {
+	pthread_mutex_t lock;
 	FILE *fp; /* NULL: only counted and logged */
 	char *path;
 	uint64_t count;

@@ -3,9 +3,11 @@
  *
  * A source fills a unit (a blob of the Management API, a page of Graph
  * alerts, a run of lines of a file) and pushes it on the queue. The
- * pipeline decodes, maps and delivers its records, then calls done(): only
- * then may the source move its checkpoint past them. ok = false means the
- * records were not delivered (the agent is stopping); the checkpoint stays. */
+ * pipeline decodes, maps and spools its records, then calls done() once
+ * they are safe (durable in the spool, or with spool = memory acknowledged
+ * by every output): only then may the source move its checkpoint past them.
+ * Units are done in the order they were pushed. ok = false means the
+ * records are not safe (the agent is stopping); the checkpoint stays. */
 #ifndef AX_AGENT_UNIT_H
 #define AX_AGENT_UNIT_H
 
@@ -34,7 +36,8 @@ struct ax_unit {
 	void (*done)(struct ax_unit *unit, bool ok);
 	void *owner;       /* the source's */
 	uint64_t tag;      /* the source's, e.g. which window the unit belongs to */
-	struct ax_unit *next; /* queue link */
+	uint64_t spooled_to;  /* the pipeline's: the spool's end once the records are in */
+	struct ax_unit *next; /* queue link, then the pipeline's */
 };
 
 void ax_unit_init(struct ax_unit *u, size_t max_bytes);

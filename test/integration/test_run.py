@@ -57,7 +57,7 @@ def test_replay_routing(annexa, root, tmp):
         "c815": {"controls": ["8.15", "5.18"]},
         "cat": {"categories": ["authentication", "alert"]},
     }
-    conf = "[agent]\ndead_letter = %s/dl.jsonl\nshutdown_timeout = 5s\n\n" % tmp
+    conf = "[agent]\nstate_dir = %s/state\ndead_letter = %s/dl.jsonl\nshutdown_timeout = 5s\n\n" % (tmp, tmp)
     conf += '[source "replay"]\ntype = file\npath = %s\n\n' % src
     for name, f in filters.items():
         conf += '[output "%s"]\ntype = file\npath = %s/%s.jsonl\n' % (name, tmp, name)
@@ -78,7 +78,8 @@ def test_replay_routing(annexa, root, tmp):
 
 def test_stdin(annexa, root, tmp):
     conf = write_config(os.path.join(tmp, "stdin.conf"),
-                        '[agent]\ndead_letter = %s/stdin-dl.jsonl\n[source "in"]\ntype = file\npath = -\n\n[output "o"]\ntype = file\npath = %s/stdin-out.jsonl\n' % (tmp, tmp))
+                        '[agent]\nstate_dir = %s/stdin-state\ndead_letter = %s/stdin-dl.jsonl\n[source "in"]\ntype = file\npath = -\n\n'
+                        '[output "o"]\ntype = file\npath = %s/stdin-out.jsonl\n' % (tmp, tmp, tmp))
     with open(os.path.join(root, "test", "corpus", "panther_o365.jsonl"), "rb") as f:
         p = subprocess.run([annexa, "run", "-c", conf], stdin=f, stderr=subprocess.PIPE, timeout=60)
     out = read_jsonl(os.path.join(tmp, "stdin-out.jsonl"))
@@ -97,8 +98,9 @@ def test_follow(annexa, tmp):
     with open(src, "w") as f:
         f.write(line(0) + line(1))
     conf = write_config(os.path.join(tmp, "follow.conf"),
-                        '[agent]\nshutdown_timeout = 5s\ndead_letter = %s/follow-dl.jsonl\n[source "live"]\ntype = file\npath = %s\nfollow = true\n\n'
-                        '[output "o"]\ntype = file\npath = %s\n' % (tmp, src, out))
+                        '[agent]\nstate_dir = %s/follow-state\nshutdown_timeout = 5s\ndead_letter = %s/follow-dl.jsonl\n'
+                        '[source "live"]\ntype = file\npath = %s\nfollow = true\n\n'
+                        '[output "o"]\ntype = file\npath = %s\n' % (tmp, tmp, src, out))
     p = subprocess.Popen([annexa, "run", "-c", conf], stderr=subprocess.PIPE)
     try:
         check(wait_for(lambda: len(read_jsonl(out)) == 2), "follow: the first lines are delivered")
@@ -129,9 +131,10 @@ def plugin_conf(tmp, plugin_dir, name, extra=""):
     with open(src, "w") as f:
         f.write("".join(line(i) for i in range(10)))
     return write_config(os.path.join(tmp, name + ".conf"),
-                        "[agent]\nplugin_dir = %s\ndead_letter = %s/%s-dl.jsonl\nshutdown_timeout = 2s\n\n"
+                        "[agent]\nstate_dir = %s/%s-state\nplugin_dir = %s\ndead_letter = %s/%s-dl.jsonl\n"
+                        "shutdown_timeout = 2s\n\n"
                         '[source "in"]\ntype = file\npath = %s\n\n[output "counter"]\ntype = count\npath = %s/%s.ids\n%s'
-                        % (plugin_dir, tmp, name, src, tmp, name, extra))
+                        % (tmp, name, plugin_dir, tmp, name, src, tmp, name, extra))
 
 
 def read_ids(path):
@@ -146,7 +149,7 @@ def test_plugins(annexa, tmp, plugins):
         p = subprocess.run([annexa, "check-config", "-c", conf], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = p.stderr.decode()
         path = os.path.join(plugins, variant, "count.so")
-        check(p.returncode == 2 and words in err and path in err and ":%d:" % 11 in err,
+        check(p.returncode == 2 and words in err and path in err and ":%d:" % 12 in err,
               "%s plugin refused at startup naming the file and the problem: %s" % (variant, err))
     p = subprocess.run([annexa, "check-config", "-c", plugin_conf(tmp, os.path.join(plugins, "good"), "keys", "reject_ids = x\nfail_first = 1\n")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -1,0 +1,50 @@
+/* pipeline.h - from a source's unit to the spool: decode, map, enrich,
+ * spool each record (or dead-letter it), then tell the source once its
+ * records are safe.
+ *
+ * Safe means durable in the spool (spool = disk: written and, with
+ * spool_fsync, fdatasync'ed; several units share one sync), or with
+ * spool = memory, acknowledged by every output. Units are told in the
+ * order they came. */
+#ifndef AX_AGENT_PIPELINE_H
+#define AX_AGENT_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "deadletter.h"
+#include "enrich.h"
+#include "spool.h"
+#include "unit.h"
+
+struct ax_pipeline_counts {
+	uint64_t records, dead_lettered;
+};
+
+struct ax_pipeline {
+	struct ax_processor proc;
+	struct ax_spool *spool;
+	struct ax_deadletter *dead_letter;
+	const struct ax_agent_conf *agent;
+	const atomic_int *stop;
+	bool on_ack; /* spool = memory: a unit is safe once every output has it */
+	struct ax_unit *pending, *pending_tail;
+	unsigned unsynced;
+};
+
+ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent, const struct ax_rules *rules,
+			struct ax_spool *spool, struct ax_deadletter *dead_letter, const atomic_int *stop) AX_WARN_UNUSED;
+void ax_pipeline_finish(struct ax_pipeline *p);
+/* Spools a unit's records; the unit waits for settle. */
+void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct ax_origin *origin,
+			 struct ax_pipeline_counts *counts);
+/* Tells the sources about their safe units; idle (nothing more queued)
+ * forces the sync that a busy pipeline spreads over several units. */
+void ax_pipeline_settle(struct ax_pipeline *p, bool idle);
+/* Every unit still waiting is told it is not safe (the agent stops). */
+void ax_pipeline_abandon(struct ax_pipeline *p);
+static inline bool ax_pipeline_settled(const struct ax_pipeline *p) { return !p->pending; }
+
+#endif

@@ -1,0 +1,1036 @@
+#define _GNU_SOURCE /* memfd_create, memmem */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "spool_codec.h"
+
+#define FRAME_TARGET (256u << 10)  /* raw bytes a frame collects before it is written */
+#define SEGMENT_MIN (1ull << 20)
+#define SEGMENT_MAX (64ull << 20)
+#define FULL_WAIT_MS 200
+#define SCAN_CHUNK (1u << 20)
+#define LOG_NAME "spool"
+
+struct segment {
+	uint64_t base, size; /* logical offset of byte 0; valid bytes */
+	int fd;
+	bool unsynced;
+};
+
+struct cursor {
+	char *name;
+	struct ax_spool_pos pos; /* committed */
+	uint64_t dropped;        /* by drop_oldest before it was committed */
+};
+
+struct ax_spool {
+	struct ax_spool_conf conf;
+	char *dir;
+	uint32_t max_frame;
+	uint64_t segment_size;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	/* under lock */
+	struct segment *segs;
+	size_t nsegs, segs_cap;
+	uint64_t end, bytes;
+	struct cursor *cursors;
+	bool dir_unsynced;
+	struct ax_spool_stats stats;
+	uint64_t dropped_untaken;
+	/* the writer's */
+	struct ax_buf frame, zbuf;
+	uint32_t frame_records;
+	z_stream z;
+	bool z_ready, full_logged, io_logged;
+};
+
+struct ax_spool_reader {
+	struct ax_spool *sp;
+	struct cursor *cur;
+	struct ax_spool_pos pos; /* next record to read */
+	int fd;                  /* a dup of the segment's, -1: none */
+	uint64_t seg_base;
+	/* the frame being read */
+	bool loaded;
+	uint64_t frame_next;
+	uint32_t nrecords, decoded;
+	size_t payload_pos;
+	struct ax_buf stored, raw;
+	z_stream z;
+	bool z_ready;
+	struct ax_record rec;
+	const char *controls[AX_SPOOL_MAX_CONTROLS];
+};
+
+static void release_segments(struct ax_spool *sp);
+
+static bool pos_before(struct ax_spool_pos a, struct ax_spool_pos b)
+{
+	return a.frame < b.frame || (a.frame == b.frame && a.index < b.index);
+}
+
+static char *segment_path(const struct ax_spool *sp, uint64_t base)
+{
+	char *path;
+	if (asprintf(&path, "%s/%016" PRIx64 ".seg", sp->dir, base) < 0)
+		return NULL;
+	return path;
+}
+
+/* ---- reading frames (shared by the startup scan and the readers) ---- */
+
+static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
+/* Reads and checks the frame at off (segment-relative) below limit; the
+ * stored payload lands in stored. */
+static bool read_frame(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, struct ax_spool_frame *f,
+		       uint8_t header[AX_SPOOL_FRAME_HEADER], struct ax_buf *stored)
+{
+	if (limit - off < AX_SPOOL_FRAME_HEADER || !pread_all(fd, header, AX_SPOOL_FRAME_HEADER, off) ||
+	    !ax_spool_frame_parse(header, max_frame, f) ||
+	    limit - off - AX_SPOOL_FRAME_HEADER < f->stored_len)
+		return false;
+	ax_buf_clear(stored);
+	if (ax_buf_reserve(stored, f->stored_len) ||
+	    !pread_all(fd, stored->data, f->stored_len, off + AX_SPOOL_FRAME_HEADER))
+		return false;
+	stored->len = f->stored_len;
+	return ax_spool_frame_check(header, stored->data);
+}
+
+/* The offset of the first valid frame after off, or limit. */
+static uint64_t resync(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, struct ax_buf *stored)
+{
+	static const uint32_t magic = AX_SPOOL_MAGIC;
+	char *chunk = malloc(SCAN_CHUNK);
+	uint64_t at = off + 1;
+	while (chunk && at + sizeof(magic) <= limit) {
+		size_t want = limit - at < SCAN_CHUNK ? (size_t)(limit - at) : SCAN_CHUNK;
+		if (!pread_all(fd, chunk, want, at))
+			break;
+		const char *hit = memmem(chunk, want, &magic, sizeof(magic));
+		if (!hit) {
+			at += want - (sizeof(magic) - 1);
+			continue;
+		}
+		uint64_t cand = at + (uint64_t)(hit - chunk);
+		struct ax_spool_frame f;
+		uint8_t header[AX_SPOOL_FRAME_HEADER];
+		if (read_frame(fd, cand, limit, max_frame, &f, header, stored)) {
+			free(chunk);
+			return cand;
+		}
+		at = cand + 1;
+	}
+	free(chunk);
+	return limit;
+}
+
+/* ---- opening: segments, repair, cursors ---- */
+
+static ax_err add_segment(struct ax_spool *sp, uint64_t base, uint64_t size, int fd)
+{
+	if (sp->nsegs == sp->segs_cap) {
+		size_t cap = sp->segs_cap ? sp->segs_cap * 2 : 16;
+		struct segment *s = realloc(sp->segs, cap * sizeof(*s));
+		if (!s)
+			return AX_ERR_NOMEM;
+		sp->segs = s;
+		sp->segs_cap = cap;
+	}
+	sp->segs[sp->nsegs++] = (struct segment){ .base = base, .size = size, .fd = fd };
+	sp->bytes += size;
+	sp->stats.segments = sp->nsegs;
+	return AX_OK;
+}
+
+/* Cuts a torn or corrupt tail back to the last valid frame. */
+static ax_err repair_segment(struct ax_spool *sp, struct segment *s, struct ax_buf *stored)
+{
+	uint64_t off = 0, valid_end = 0, skipped = 0;
+	while (off < s->size) {
+		struct ax_spool_frame f;
+		uint8_t header[AX_SPOOL_FRAME_HEADER];
+		if (read_frame(s->fd, off, s->size, sp->max_frame, &f, header, stored)) {
+			off += AX_SPOOL_FRAME_HEADER + f.stored_len;
+			valid_end = off;
+			continue;
+		}
+		uint64_t next = resync(s->fd, off, s->size, sp->max_frame, stored);
+		if (next < s->size)
+			skipped += next - off;
+		off = next;
+	}
+	if (skipped)
+		ax_warn(LOG_NAME, "segment %016" PRIx64 ": %" PRIu64 " corrupt bytes inside; the records there are "
+			"lost and will be skipped", s->base, skipped);
+	if (valid_end == s->size)
+		return AX_OK;
+	ax_warn(LOG_NAME, "segment %016" PRIx64 ": torn or corrupt tail of %" PRIu64 " bytes cut off (records "
+		"not yet acknowledged to their source: it sends them again)", s->base, s->size - valid_end);
+	if (ftruncate(s->fd, (off_t)valid_end) != 0) {
+		ax_error(LOG_NAME, "cannot truncate segment %016" PRIx64 ": %s", s->base, strerror(errno));
+		return AX_ERR_IO;
+	}
+	sp->stats.corrupt_bytes += skipped + s->size - valid_end;
+	sp->bytes -= s->size - valid_end;
+	s->size = valid_end;
+	return AX_OK;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static ax_err list_segments(const char *dir, uint64_t **bases, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return AX_ERR_IO;
+	size_t cap = 0;
+	struct dirent *e;
+	*bases = NULL;
+	*n = 0;
+	while ((e = readdir(d))) {
+		uint64_t base;
+		char tail;
+		if (strlen(e->d_name) != 20 || sscanf(e->d_name, "%16" SCNx64 ".se%c", &base, &tail) != 2 ||
+		    tail != 'g')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint64_t *b = realloc(*bases, cap * sizeof(*b));
+			if (!b) {
+				closedir(d);
+				return AX_ERR_NOMEM;
+			}
+			*bases = b;
+		}
+		(*bases)[(*n)++] = base;
+	}
+	closedir(d);
+	qsort(*bases, *n, sizeof(**bases), compare_u64);
+	return AX_OK;
+}
+
+static ax_err open_segment(struct ax_spool *sp, uint64_t base, struct ax_buf *stored)
+{
+	char *path = segment_path(sp, base);
+	int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		ax_error(LOG_NAME, "cannot open %s: %s", path ? path : "a segment", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return AX_ERR_IO;
+	}
+	ax_err err = add_segment(sp, base, (uint64_t)st.st_size, fd);
+	if (err)
+		close(fd);
+	else
+		err = repair_segment(sp, &sp->segs[sp->nsegs - 1], stored);
+	if (!err && sp->segs[sp->nsegs - 1].size == 0) { /* nothing valid in it */
+		sp->nsegs--;
+		close(fd);
+		unlink(path);
+	}
+	free(path);
+	return err;
+}
+
+static ax_err load_segments(struct ax_spool *sp)
+{
+	uint64_t *bases = NULL;
+	size_t n = 0;
+	ax_err err = list_segments(sp->dir, &bases, &n);
+	struct ax_buf stored;
+	ax_buf_init(&stored, sp->max_frame);
+	for (size_t i = 0; i < n && !err; i++)
+		err = open_segment(sp, bases[i], &stored);
+	ax_buf_finish(&stored);
+	free(bases);
+	sp->stats.segments = sp->nsegs;
+	if (sp->nsegs)
+		sp->end = sp->segs[sp->nsegs - 1].base + sp->segs[sp->nsegs - 1].size;
+	return err;
+}
+
+static char *cursors_path(const struct ax_spool *sp)
+{
+	char *path;
+	return asprintf(&path, "%s/cursors", sp->dir) < 0 ? NULL : path;
+}
+
+/* Lines "FRAME INDEX NAME" after a "annexa-spool-cursors 1" line, then "end". */
+static bool parse_cursors(struct ax_spool *sp, FILE *f, bool *seen)
+{
+	char line[1024];
+	bool ended = false;
+	if (!fgets(line, sizeof(line), f) || strcmp(line, "annexa-spool-cursors 1\n") != 0)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t frame;
+		unsigned index;
+		int name_at = 0;
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "end") == 0) {
+			ended = true;
+			break;
+		}
+		if (sscanf(line, "%" SCNu64 " %u %n", &frame, &index, &name_at) != 2 || !name_at)
+			return false;
+		for (size_t i = 0; i < sp->conf.noutputs; i++) {
+			if (strcmp(sp->cursors[i].name, line + name_at) == 0) {
+				sp->cursors[i].pos = (struct ax_spool_pos){ frame, index };
+				seen[i] = true;
+			}
+		}
+	}
+	return ended;
+}
+
+static void clamp_cursor(const struct ax_spool *sp, struct cursor *c)
+{
+	uint64_t oldest = sp->nsegs ? sp->segs[0].base : sp->end;
+	if (c->pos.frame < oldest)
+		c->pos = (struct ax_spool_pos){ oldest, 0 };
+	if (c->pos.frame >= sp->end)
+		c->pos = (struct ax_spool_pos){ sp->end, 0 };
+}
+
+static void load_cursors(struct ax_spool *sp)
+{
+	bool *seen = calloc(sp->conf.noutputs + 1, sizeof(*seen));
+	char *path = cursors_path(sp);
+	FILE *f = path ? fopen(path, "r") : NULL;
+	bool ok = f && seen && parse_cursors(sp, f, seen);
+	uint64_t oldest = sp->nsegs ? sp->segs[0].base : sp->end;
+	if (!ok && sp->nsegs)
+		ax_warn(LOG_NAME, "no readable cursors file in %s: every output starts at the oldest spooled record "
+			"(some may arrive twice)", sp->dir);
+	for (size_t i = 0; i < sp->conf.noutputs; i++) {
+		struct cursor *c = &sp->cursors[i];
+		if (!ok)
+			c->pos = (struct ax_spool_pos){ oldest, 0 };
+		else if (!seen[i])
+			c->pos = (struct ax_spool_pos){ sp->end, 0 }; /* an output added since */
+		clamp_cursor(sp, c);
+	}
+	if (f)
+		fclose(f);
+	free(path);
+	free(seen);
+}
+
+/* Under lock. Written without fsync: a lost update only sends records again. */
+static ax_err save_cursors(struct ax_spool *sp)
+{
+	if (!sp->dir)
+		return AX_OK;
+	char *path = cursors_path(sp), *tmp = NULL;
+	if (!path || asprintf(&tmp, "%s.tmp", path) < 0) {
+		free(path);
+		return AX_ERR_NOMEM;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	ax_err err = f ? AX_OK : AX_ERR_IO;
+	if (f) {
+		fprintf(f, "annexa-spool-cursors 1\n");
+		for (size_t i = 0; i < sp->conf.noutputs; i++)
+			fprintf(f, "%" PRIu64 " %u %s\n", sp->cursors[i].pos.frame, sp->cursors[i].pos.index,
+				sp->cursors[i].name);
+		fprintf(f, "end\n");
+		err = ferror(f) | fclose(f) ? AX_ERR_IO : AX_OK;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (!err && rename(tmp, path) != 0)
+		err = AX_ERR_IO;
+	if (err)
+		ax_error(LOG_NAME, "cannot write %s: %s", path, strerror(errno));
+	free(tmp);
+	free(path);
+	return err;
+}
+
+static ax_err make_dir(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		ax_error(LOG_NAME, "cannot create %s: %s", path, strerror(errno));
+		return AX_ERR_IO;
+	}
+	return AX_OK;
+}
+
+static ax_err init_cursors(struct ax_spool *sp)
+{
+	sp->cursors = calloc(sp->conf.noutputs + 1, sizeof(*sp->cursors));
+	if (!sp->cursors)
+		return AX_ERR_NOMEM;
+	for (size_t i = 0; i < sp->conf.noutputs; i++)
+		if (!(sp->cursors[i].name = strdup(sp->conf.outputs[i])))
+			return AX_ERR_NOMEM;
+	return AX_OK;
+}
+
+static uint64_t pick_segment_size(uint64_t max_size)
+{
+	uint64_t s = max_size / 8;
+	return s < SEGMENT_MIN ? SEGMENT_MIN : s > SEGMENT_MAX ? SEGMENT_MAX : s;
+}
+
+struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
+{
+	struct ax_spool *sp = calloc(1, sizeof(*sp));
+	if (!sp) {
+		*err = AX_ERR_NOMEM;
+		return NULL;
+	}
+	sp->conf = *conf;
+	sp->conf.outputs = NULL;
+	sp->max_frame = (uint32_t)(FRAME_TARGET + conf->max_record + (64u << 10));
+	sp->segment_size = pick_segment_size(conf->max_size);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	ax_buf_init(&sp->frame, sp->max_frame);
+	ax_buf_init(&sp->zbuf, sp->max_frame + (64u << 10));
+	sp->conf.outputs = conf->outputs; /* read by init_cursors only */
+	*err = init_cursors(sp);
+	sp->conf.outputs = NULL;
+	if (!*err && conf->dir) {
+		sp->dir = strdup(conf->dir);
+		*err = !sp->dir ? AX_ERR_NOMEM : make_dir(sp->dir);
+		if (!*err)
+			*err = load_segments(sp);
+		if (!*err)
+			load_cursors(sp);
+	}
+	if (*err) {
+		ax_spool_close(sp);
+		return NULL;
+	}
+	uint64_t waiting = sp->end - ax_spool_committed_min(sp);
+	if (waiting)
+		ax_info(LOG_NAME, "%" PRIu64 " bytes spooled by an earlier run wait for delivery", waiting);
+	return sp;
+}
+
+/* ---- the writer ---- */
+
+static ax_err new_segment(struct ax_spool *sp)
+{
+	int fd;
+	if (sp->dir) {
+		char *path = segment_path(sp, sp->end);
+		fd = path ? open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+		if (fd < 0)
+			ax_error(LOG_NAME, "cannot create %s: %s", path ? path : "a segment", strerror(errno));
+		free(path);
+	} else {
+		fd = memfd_create("annexa-spool", MFD_CLOEXEC);
+		if (fd < 0)
+			ax_error(LOG_NAME, "cannot create an in-memory segment: %s", strerror(errno));
+	}
+	if (fd < 0)
+		return AX_ERR_IO;
+	pthread_mutex_lock(&sp->lock);
+	ax_err err = add_segment(sp, sp->end, 0, fd);
+	sp->dir_unsynced = true;
+	pthread_mutex_unlock(&sp->lock);
+	if (err)
+		close(fd);
+	return err;
+}
+
+/* Under lock. Drops the oldest segment (never the one being written). */
+static void drop_oldest(struct ax_spool *sp)
+{
+	struct segment *s = &sp->segs[0];
+	uint64_t seg_end = s->base + s->size;
+	uint64_t total = 0;
+	for (size_t i = 0; i < sp->conf.noutputs; i++) {
+		struct cursor *c = &sp->cursors[i];
+		if (c->pos.frame >= seg_end)
+			continue;
+		/* count what this output had not committed: read the frame headers */
+		uint64_t lost = 0;
+		for (uint64_t off = 0; off < s->size;) {
+			uint8_t header[AX_SPOOL_FRAME_HEADER];
+			struct ax_spool_frame f;
+			if (!pread_all(s->fd, header, sizeof(header), off) ||
+			    !ax_spool_frame_parse(header, sp->max_frame, &f))
+				break;
+			if (s->base + off >= c->pos.frame)
+				lost += f.nrecords - (s->base + off == c->pos.frame ? c->pos.index : 0);
+			off += AX_SPOOL_FRAME_HEADER + f.stored_len;
+		}
+		c->dropped += lost;
+		total = lost > total ? lost : total;
+		c->pos = (struct ax_spool_pos){ sp->segs[1].base, 0 };
+	}
+	ax_warn(LOG_NAME, "full (spool_full = drop_oldest): dropped segment %016" PRIx64 " of %" PRIu64
+		" bytes, %" PRIu64 " records not yet delivered", s->base, s->size, total);
+	sp->stats.dropped += total;
+	sp->dropped_untaken += total;
+	if (sp->dir) {
+		char *path = segment_path(sp, s->base);
+		if (path)
+			unlink(path);
+		free(path);
+	}
+	close(s->fd);
+	sp->bytes -= s->size;
+	memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(*sp->segs));
+	sp->nsegs--;
+	sp->stats.segments = sp->nsegs;
+	(void)save_cursors(sp);
+}
+
+static void wait_changed(struct ax_spool *sp, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&sp->changed, &sp->lock, &ts);
+}
+
+/* Waits until size more bytes fit (pause), or makes room (drop_oldest). */
+static ax_err make_room(struct ax_spool *sp, uint64_t size, const atomic_int *stop)
+{
+	ax_err err = AX_OK;
+	pthread_mutex_lock(&sp->lock);
+	while (sp->bytes > 0 && sp->bytes + size > sp->conf.max_size) {
+		if (sp->conf.drop_oldest && sp->nsegs > 1) {
+			drop_oldest(sp);
+			continue;
+		}
+		if (sp->conf.drop_oldest && sp->nsegs == 1 && sp->segs[0].size > 0) {
+			err = AX_ERR_AGAIN; /* roll first, then the old segment can go */
+			break;
+		}
+		if (stop && atomic_load(stop)) {
+			err = AX_ERR_AGAIN;
+			break;
+		}
+		if (!sp->full_logged)
+			ax_warn(LOG_NAME, "full (%" PRIu64 " of spool_max_size %" PRIu64 " bytes): sources wait "
+				"until the outputs catch up", sp->bytes, sp->conf.max_size);
+		sp->full_logged = true;
+		wait_changed(sp, FULL_WAIT_MS);
+	}
+	if (!err && sp->full_logged && sp->bytes + size <= sp->conf.max_size / 2) {
+		ax_info(LOG_NAME, "room again: sources resume");
+		sp->full_logged = false;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+/* The stored form of the open frame: compressed when that is smaller. */
+static ax_err seal_frame(struct ax_spool *sp, const void **stored, struct ax_spool_frame *f)
+{
+	*f = (struct ax_spool_frame){ .stored_len = (uint32_t)sp->frame.len, .raw_len = (uint32_t)sp->frame.len,
+				      .nrecords = sp->frame_records };
+	*stored = sp->frame.data;
+	if (sp->conf.compress_level <= 0)
+		return AX_OK;
+	if (!sp->z_ready) {
+		if (deflateInit(&sp->z, sp->conf.compress_level) != Z_OK)
+			return AX_ERR_NOMEM;
+		sp->z_ready = true;
+	}
+	deflateReset(&sp->z);
+	uLong bound = deflateBound(&sp->z, sp->frame.len);
+	ax_buf_clear(&sp->zbuf);
+	if (ax_buf_reserve(&sp->zbuf, bound))
+		return AX_ERR_NOMEM;
+	sp->z.next_in = (Bytef *)sp->frame.data;
+	sp->z.avail_in = (uInt)sp->frame.len;
+	sp->z.next_out = (Bytef *)sp->zbuf.data;
+	sp->z.avail_out = (uInt)bound;
+	if (deflate(&sp->z, Z_FINISH) != Z_STREAM_END)
+		return AX_ERR_NOMEM;
+	if (sp->z.total_out < sp->frame.len) {
+		f->stored_len = (uint32_t)sp->z.total_out;
+		f->compressed = true;
+		*stored = sp->zbuf.data;
+	}
+	return AX_OK;
+}
+
+static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f)
+{
+	uint8_t header[AX_SPOOL_FRAME_HEADER];
+	ax_spool_frame_header(header, stored, f);
+	pthread_mutex_lock(&sp->lock);
+	struct segment tail = sp->segs[sp->nsegs - 1];
+	pthread_mutex_unlock(&sp->lock);
+	struct iovec iov[2] = { { header, sizeof(header) }, { (void *)stored, f->stored_len } };
+	size_t total = sizeof(header) + f->stored_len, done = 0;
+	while (done < total) {
+		ssize_t n = pwritev(tail.fd, iov, 2, (off_t)(tail.size + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* the next attempt writes over the torn frame; give the space back meanwhile */
+			int e = n < 0 ? errno : ENOSPC;
+			if (ftruncate(tail.fd, (off_t)tail.size) != 0)
+				ax_debug(LOG_NAME, "cannot truncate a torn frame: %s", strerror(errno));
+			errno = e;
+			return AX_ERR_IO;
+		}
+		done += (size_t)n;
+		for (int i = 0; i < 2; i++) { /* skip what was written */
+			size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			iov[i].iov_base = (char *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			n -= (ssize_t)k;
+		}
+	}
+	pthread_mutex_lock(&sp->lock);
+	sp->segs[sp->nsegs - 1].size += total;
+	sp->segs[sp->nsegs - 1].unsynced = true;
+	sp->end += total;
+	sp->bytes += total;
+	sp->stats.appended += f->nrecords;
+	pthread_cond_broadcast(&sp->changed);
+	pthread_mutex_unlock(&sp->lock);
+	return AX_OK;
+}
+
+static bool needs_new_segment(struct ax_spool *sp, uint64_t size)
+{
+	pthread_mutex_lock(&sp->lock);
+	bool roll = sp->nsegs == 0 ||
+		    (sp->segs[sp->nsegs - 1].size > 0 && sp->segs[sp->nsegs - 1].size + size > sp->segment_size);
+	pthread_mutex_unlock(&sp->lock);
+	return roll;
+}
+
+ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
+{
+	if (!sp->frame_records)
+		return AX_OK;
+	const void *stored;
+	struct ax_spool_frame f;
+	ax_err err = seal_frame(sp, &stored, &f);
+	uint64_t size = AX_SPOOL_FRAME_HEADER + f.stored_len;
+	if (!err)
+		err = make_room(sp, size, stop);
+	if (err == AX_ERR_AGAIN && sp->conf.drop_oldest && !(stop && atomic_load(stop))) {
+		err = new_segment(sp); /* the only segment is full: start another, then drop the old */
+		if (!err)
+			err = make_room(sp, size, stop);
+	}
+	if (!err && needs_new_segment(sp, size))
+		err = new_segment(sp);
+	if (!err)
+		err = write_frame(sp, stored, &f);
+	if (err == AX_ERR_IO && !sp->io_logged) {
+		ax_error(LOG_NAME, "cannot write to %s: %s; sources wait, retrying", sp->dir ? sp->dir : "memory",
+			 strerror(errno));
+		sp->io_logged = true;
+	}
+	if (err)
+		return err;
+	if (sp->io_logged)
+		ax_info(LOG_NAME, "writing again");
+	sp->io_logged = false;
+	ax_buf_clear(&sp->frame);
+	sp->frame_records = 0;
+	return AX_OK;
+}
+
+ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop)
+{
+	if (sp->frame.len >= FRAME_TARGET) {
+		ax_err err = ax_spool_flush(sp, stop);
+		if (err)
+			return err;
+	}
+	ax_err err = ax_spool_encode_record(&sp->frame, r);
+	if (err)
+		return err;
+	sp->frame_records++;
+	return AX_OK;
+}
+
+ax_err ax_spool_sync(struct ax_spool *sp)
+{
+	if (!sp->dir || !sp->conf.fsync)
+		return AX_OK;
+	int fds[8];
+	size_t n = 0;
+	bool dir = false;
+	pthread_mutex_lock(&sp->lock);
+	for (size_t i = 0; i < sp->nsegs && n < 8; i++) {
+		if (sp->segs[i].unsynced && (fds[n] = dup(sp->segs[i].fd)) >= 0) {
+			sp->segs[i].unsynced = false;
+			n++;
+		}
+	}
+	dir = sp->dir_unsynced;
+	sp->dir_unsynced = false;
+	pthread_mutex_unlock(&sp->lock);
+	ax_err err = AX_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (fdatasync(fds[i]) != 0)
+			err = AX_ERR_IO;
+		close(fds[i]);
+	}
+	int dfd = dir ? open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		if (fsync(dfd) != 0)
+			err = AX_ERR_IO;
+		close(dfd);
+	}
+	if (err)
+		ax_error(LOG_NAME, "cannot sync %s: %s", sp->dir, strerror(errno));
+	return err;
+}
+
+uint64_t ax_spool_end(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	uint64_t end = sp->end;
+	pthread_mutex_unlock(&sp->lock);
+	return end;
+}
+
+uint64_t ax_spool_committed_min(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	uint64_t min = sp->end;
+	for (size_t i = 0; i < sp->conf.noutputs; i++)
+		if (sp->cursors[i].pos.frame < min)
+			min = sp->cursors[i].pos.frame;
+	pthread_mutex_unlock(&sp->lock);
+	return min;
+}
+
+uint64_t ax_spool_take_dropped(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	uint64_t n = sp->dropped_untaken;
+	sp->dropped_untaken = 0;
+	pthread_mutex_unlock(&sp->lock);
+	return n;
+}
+
+void ax_spool_get_stats(struct ax_spool *sp, struct ax_spool_stats *st)
+{
+	pthread_mutex_lock(&sp->lock);
+	*st = sp->stats;
+	st->bytes = sp->bytes;
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* Every output has everything: the segment being written can go too. */
+static void remove_delivered_tail(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	release_segments(sp);
+	if (sp->nsegs == 1 && sp->dir) {
+		char *path = segment_path(sp, sp->segs[0].base);
+		if (path && unlink(path) == 0) {
+			close(sp->segs[0].fd);
+			sp->nsegs = 0;
+		}
+		free(path);
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void ax_spool_close(struct ax_spool *sp)
+{
+	if (!sp)
+		return;
+	static atomic_int stop = 1;
+	if (sp->frame_records && ax_spool_flush(sp, &stop))
+		ax_warn(LOG_NAME, "%u records could not be spooled at exit (their source sends them again)",
+			sp->frame_records);
+	else if (sp->nsegs && ax_spool_sync(sp))
+		ax_warn(LOG_NAME, "the last records may not be on disk (their source sends them again)");
+	pthread_mutex_lock(&sp->lock);
+	if (sp->cursors)
+		(void)save_cursors(sp); /* it says why when it fails */
+	pthread_mutex_unlock(&sp->lock);
+	if (sp->frame_records == 0 && ax_spool_committed_min(sp) == sp->end)
+		remove_delivered_tail(sp);
+	for (size_t i = 0; i < sp->nsegs; i++)
+		close(sp->segs[i].fd);
+	for (size_t i = 0; sp->cursors && i < sp->conf.noutputs; i++)
+		free(sp->cursors[i].name);
+	if (sp->z_ready)
+		deflateEnd(&sp->z);
+	free(sp->cursors);
+	free(sp->segs);
+	free(sp->dir);
+	ax_buf_finish(&sp->frame);
+	ax_buf_finish(&sp->zbuf);
+	pthread_cond_destroy(&sp->changed);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
+}
+
+/* ---- readers ---- */
+
+struct ax_spool_reader *ax_spool_reader_open(struct ax_spool *sp, const char *output, ax_err *err)
+{
+	struct ax_spool_reader *rd = calloc(1, sizeof(*rd));
+	*err = rd ? AX_ERR_USAGE : AX_ERR_NOMEM;
+	for (size_t i = 0; rd && i < sp->conf.noutputs; i++) {
+		if (strcmp(sp->cursors[i].name, output) == 0) {
+			rd->cur = &sp->cursors[i];
+			*err = AX_OK;
+		}
+	}
+	if (*err) {
+		free(rd);
+		return NULL;
+	}
+	rd->sp = sp;
+	rd->fd = -1;
+	pthread_mutex_lock(&sp->lock);
+	rd->pos = rd->cur->pos;
+	pthread_mutex_unlock(&sp->lock);
+	ax_buf_init(&rd->stored, sp->max_frame);
+	ax_buf_init(&rd->raw, sp->max_frame);
+	return rd;
+}
+
+void ax_spool_reader_close(struct ax_spool_reader *rd)
+{
+	if (!rd)
+		return;
+	if (rd->fd >= 0)
+		close(rd->fd);
+	if (rd->z_ready)
+		inflateEnd(&rd->z);
+	ax_buf_finish(&rd->stored);
+	ax_buf_finish(&rd->raw);
+	free(rd);
+}
+
+/* Under lock: the segment holding pos, moving pos past holes and dropped
+ * segments; NULL when pos is at the end. */
+static const struct segment *locate(struct ax_spool_reader *rd)
+{
+	struct ax_spool *sp = rd->sp;
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		const struct segment *s = &sp->segs[i];
+		if (rd->pos.frame < s->base)
+			rd->pos = (struct ax_spool_pos){ s->base, 0 };
+		if (rd->pos.frame < s->base + s->size)
+			return s;
+	}
+	if (rd->pos.frame < sp->end)
+		rd->pos = (struct ax_spool_pos){ sp->end, 0 };
+	return NULL;
+}
+
+static bool inflate_frame(struct ax_spool_reader *rd, const struct ax_spool_frame *f)
+{
+	ax_buf_clear(&rd->raw);
+	if (ax_buf_reserve(&rd->raw, f->raw_len))
+		return false;
+	if (!rd->z_ready) {
+		if (inflateInit(&rd->z) != Z_OK)
+			return false;
+		rd->z_ready = true;
+	}
+	inflateReset(&rd->z);
+	rd->z.next_in = (Bytef *)rd->stored.data;
+	rd->z.avail_in = f->stored_len;
+	rd->z.next_out = (Bytef *)rd->raw.data;
+	rd->z.avail_out = f->raw_len;
+	if (inflate(&rd->z, Z_FINISH) != Z_STREAM_END || rd->z.total_out != f->raw_len)
+		return false;
+	rd->raw.len = f->raw_len;
+	return true;
+}
+
+static void skip_corrupt(struct ax_spool_reader *rd, uint64_t base, uint64_t limit)
+{
+	uint64_t from = rd->pos.frame - base;
+	uint64_t next = resync(rd->fd, from, limit, rd->sp->max_frame, &rd->stored);
+	ax_error(LOG_NAME, "segment %016" PRIx64 ": corrupt frame at byte %" PRIu64 "; %" PRIu64
+		 " bytes skipped (the records in them are lost)", base, from, next - from);
+	pthread_mutex_lock(&rd->sp->lock);
+	rd->sp->stats.corrupt_bytes += next - from;
+	pthread_mutex_unlock(&rd->sp->lock);
+	rd->pos = (struct ax_spool_pos){ base + next, 0 };
+}
+
+/* Loads the frame at rd->pos; false when there is nothing to read yet. */
+static bool load_frame(struct ax_spool_reader *rd)
+{
+	for (;;) {
+		pthread_mutex_lock(&rd->sp->lock);
+		const struct segment *s = locate(rd);
+		uint64_t base = s ? s->base : 0, limit = s ? s->size : 0;
+		if (s && (rd->fd < 0 || rd->seg_base != base)) {
+			if (rd->fd >= 0)
+				close(rd->fd);
+			rd->fd = dup(s->fd); /* stays readable if the segment is dropped meanwhile */
+			rd->seg_base = base;
+		}
+		pthread_mutex_unlock(&rd->sp->lock);
+		if (!s || rd->fd < 0)
+			return false;
+		struct ax_spool_frame f;
+		uint8_t header[AX_SPOOL_FRAME_HEADER];
+		uint64_t off = rd->pos.frame - base;
+		if (!read_frame(rd->fd, off, limit, rd->sp->max_frame, &f, header, &rd->stored) ||
+		    (f.compressed && !inflate_frame(rd, &f))) {
+			skip_corrupt(rd, base, limit);
+			continue;
+		}
+		if (!f.compressed) {
+			struct ax_buf t = rd->raw; /* the stored bytes are the payload: swap, no copy */
+			rd->raw = rd->stored;
+			rd->stored = t;
+		}
+		rd->loaded = true;
+		rd->nrecords = f.nrecords;
+		rd->frame_next = rd->pos.frame + AX_SPOOL_FRAME_HEADER + f.stored_len;
+		rd->payload_pos = 0;
+		rd->decoded = 0;
+		return true;
+	}
+}
+
+const struct ax_record *ax_spool_next(struct ax_spool_reader *rd)
+{
+	for (;;) {
+		if (!rd->loaded && !load_frame(rd))
+			return NULL;
+		while (rd->decoded < rd->nrecords) {
+			if (ax_spool_decode_record(rd->raw.data, rd->raw.len, &rd->payload_pos, &rd->rec, rd->controls)) {
+				ax_error(LOG_NAME, "the frame at %" PRIu64 " does not decode after record %u; the rest "
+					 "of it is skipped", rd->pos.frame, rd->decoded);
+				break;
+			}
+			if (++rd->decoded <= rd->pos.index)
+				continue; /* read before a restart */
+			rd->pos.index = rd->decoded;
+			if (rd->decoded == rd->nrecords)
+				rd->pos = (struct ax_spool_pos){ rd->frame_next, 0 };
+			return &rd->rec;
+		}
+		rd->loaded = false;
+		rd->pos = (struct ax_spool_pos){ rd->frame_next, 0 };
+	}
+}
+
+struct ax_spool_pos ax_spool_tell(const struct ax_spool_reader *rd)
+{
+	return rd->pos;
+}
+
+/* Under lock: deletes the segments every output is past (not the one being written). */
+static void release_segments(struct ax_spool *sp)
+{
+	uint64_t min = sp->end;
+	for (size_t i = 0; i < sp->conf.noutputs; i++)
+		if (sp->cursors[i].pos.frame < min)
+			min = sp->cursors[i].pos.frame;
+	size_t n = 0;
+	while (n + 1 < sp->nsegs && sp->segs[n].base + sp->segs[n].size <= min) {
+		struct segment *s = &sp->segs[n];
+		if (sp->dir) {
+			char *path = segment_path(sp, s->base);
+			if (path && unlink(path) != 0)
+				ax_warn(LOG_NAME, "cannot delete %s: %s", path, strerror(errno));
+			free(path);
+		}
+		close(s->fd);
+		sp->bytes -= s->size;
+		n++;
+	}
+	if (n) {
+		memmove(sp->segs, sp->segs + n, (sp->nsegs - n) * sizeof(*sp->segs));
+		sp->nsegs -= n;
+		sp->stats.segments = sp->nsegs;
+	}
+}
+
+ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos)
+{
+	struct ax_spool *sp = rd->sp;
+	ax_err err = AX_OK;
+	pthread_mutex_lock(&sp->lock);
+	if (pos_before(rd->cur->pos, pos)) {
+		rd->cur->pos = pos;
+		err = save_cursors(sp); /* first: a crash must not leave a cursor in a deleted segment */
+		if (!err)
+			release_segments(sp);
+		pthread_cond_broadcast(&sp->changed);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return err;
+}
+
+bool ax_spool_caught_up(struct ax_spool_reader *rd)
+{
+	pthread_mutex_lock(&rd->sp->lock);
+	bool done = rd->cur->pos.frame >= rd->sp->end;
+	pthread_mutex_unlock(&rd->sp->lock);
+	return done;
+}
+
+void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms)
+{
+	pthread_mutex_lock(&rd->sp->lock);
+	if (rd->pos.frame >= rd->sp->end)
+		wait_changed(rd->sp, timeout_ms);
+	pthread_mutex_unlock(&rd->sp->lock);
+}
+
+uint64_t ax_spool_reader_take_dropped(struct ax_spool_reader *rd)
+{
+	pthread_mutex_lock(&rd->sp->lock);
+	uint64_t n = rd->cur->dropped;
+	rd->cur->dropped = 0;
+	pthread_mutex_unlock(&rd->sp->lock);
+	return n;
+}

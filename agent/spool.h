@@ -1,0 +1,104 @@
+/* spool.h - the journal between the pipeline and the outputs.
+ *
+ * Enriched records are appended, in frames (spool_codec.h), to segment
+ * files STATE_DIR/spool/OFFSET.seg; OFFSET is the logical position of the
+ * segment's first byte, and positions only grow. Each output reads from its
+ * own committed position, kept in STATE_DIR/spool/cursors, and a segment is
+ * deleted once every output is past it. A source's checkpoint may move once
+ * its records are durable (ax_spool_sync), so from the Microsoft API to the
+ * receiver every record is delivered at least once.
+ *
+ * In memory (spool = memory) the segments are memfds and nothing survives
+ * the process; the caller then releases a source's records only once every
+ * output committed past them (ax_spool_committed_min).
+ *
+ * Startup repairs what a crash left: a segment's torn or corrupt tail is
+ * cut back to its last valid frame, and said so. A corrupt frame met while
+ * reading is skipped to the next valid one, and said so.
+ *
+ * Threads: one writer (append/flush/sync), one reader per output; each
+ * call is safe beside the others. */
+#ifndef AX_AGENT_SPOOL_H
+#define AX_AGENT_SPOOL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "outputs/output.h"
+
+struct ax_spool_conf {
+	const char *dir;          /* NULL: in memory */
+	uint64_t max_size;        /* bytes of segments */
+	bool drop_oldest;         /* when full; otherwise the writer waits */
+	bool fsync;               /* ax_spool_sync makes the records durable */
+	int compress_level;       /* zlib level of frames, 0: stored as is */
+	size_t max_record;        /* the largest enriched record */
+	const char *const *outputs; /* every output's name: each gets a cursor */
+	size_t noutputs;
+};
+
+/* A position: the frame's logical offset and how many of its records are
+ * behind. Always normalised: a frame read to its end is (next frame, 0). */
+struct ax_spool_pos {
+	uint64_t frame;
+	uint32_t index;
+};
+
+struct ax_spool_stats {
+	uint64_t bytes, segments;
+	uint64_t appended;        /* records, this run */
+	uint64_t dropped;         /* records dropped by drop_oldest, this run */
+	uint64_t corrupt_bytes;   /* skipped or cut, this run */
+};
+
+struct ax_spool;
+struct ax_spool_reader;
+
+/* Opens (creating the directory 0700) or repairs the spool. Outputs not
+ * seen before start at the end; when the cursors file is lost they start at
+ * the oldest record, so nothing is skipped. */
+struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err);
+/* Writes the open frame and the cursors, then frees everything. */
+void ax_spool_close(struct ax_spool *sp);
+
+/* ---- the writer ---- */
+
+/* Adds a record to the open frame; a full frame is written out. May wait
+ * for room (spool_full = pause) until *stop: AX_ERR_AGAIN then, and the
+ * record was not taken. AX_ERR_IO: the disk refused (full?); the record is
+ * kept in the open frame, flush again later. */
+ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop) AX_WARN_UNUSED;
+/* Writes the open frame out; the same errors as append. */
+ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop) AX_WARN_UNUSED;
+/* Makes everything written durable (fdatasync, when conf.fsync). */
+ax_err ax_spool_sync(struct ax_spool *sp) AX_WARN_UNUSED;
+/* The logical end of what was written. */
+uint64_t ax_spool_end(struct ax_spool *sp);
+/* The smallest committed position over every output (the end when there are none). */
+uint64_t ax_spool_committed_min(struct ax_spool *sp);
+/* How many records drop_oldest dropped since the last call. */
+uint64_t ax_spool_take_dropped(struct ax_spool *sp);
+void ax_spool_get_stats(struct ax_spool *sp, struct ax_spool_stats *st);
+
+/* ---- readers, one per output ---- */
+
+struct ax_spool_reader *ax_spool_reader_open(struct ax_spool *sp, const char *output, ax_err *err);
+void ax_spool_reader_close(struct ax_spool_reader *rd);
+/* The next record, NULL when there is none yet. Valid until the next call. */
+const struct ax_record *ax_spool_next(struct ax_spool_reader *rd);
+/* Where the reader is: after the last record next() returned. */
+struct ax_spool_pos ax_spool_tell(const struct ax_spool_reader *rd);
+/* The output acknowledged every record before pos: persists it, and deletes
+ * the segments every output is past. */
+ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos) AX_WARN_UNUSED;
+/* True when the reader committed everything written so far. */
+bool ax_spool_caught_up(struct ax_spool_reader *rd);
+/* Waits at most timeout_ms for a record after the reader's position. */
+void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms);
+/* Records dropped (drop_oldest) before this reader read them, since the last call. */
+uint64_t ax_spool_reader_take_dropped(struct ax_spool_reader *rd);
+
+#endif

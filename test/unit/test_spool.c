@@ -1,0 +1,388 @@
+/* test_spool.c - the spool: records come back as they went in, in order,
+ * per output from its own committed position, across restarts; torn and
+ * corrupt segments are repaired; full spools pause or drop the oldest. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static const char *const two_outputs[] = { "a", "b" };
+static const char *const ctl[] = { "8.15", "5.17", "8.2" };
+
+struct rec_text {
+	char json[2048], id[32], ip[32];
+};
+
+/* Record i: its size varies so frames end at odd places. */
+static struct ax_record make(struct rec_text *t, int i)
+{
+	int pad = (i * 37) % 1500;
+	snprintf(t->id, sizeof(t->id), "id-%06d", i);
+	snprintf(t->ip, sizeof(t->ip), "10.0.%d.%d", i / 256 % 256, i % 256);
+	int n = snprintf(t->json, sizeof(t->json), "{\"Id\":\"%s\",\"pad\":\"%*s\"}", t->id, pad, "");
+	return (struct ax_record){
+		.json = t->json, .len = (size_t)n, .id = t->id, .creation_time = "2026-11-23T10:00:00",
+		.workload = "Exchange", .operation = i % 2 ? "Send" : "", .user = NULL, .client_ip = t->ip,
+		.category = "mail", .rule = "EX-001", .severity = (enum ax_severity)(i % 5),
+		.controls = ctl, .ncontrols = (size_t)(i % 4), .source = "src", .content_type = "Audit.Exchange",
+		.tenant = "t1",
+	};
+}
+
+static void check(const struct ax_record *got, int i)
+{
+	struct rec_text t;
+	struct ax_record want = make(&t, i);
+	assert_non_null(got);
+	assert_int_equal(got->len, want.len);
+	assert_memory_equal(got->json, want.json, want.len);
+	assert_string_equal(got->id, want.id);
+	assert_string_equal(got->client_ip, want.client_ip);
+	assert_string_equal(got->operation, want.operation);
+	assert_string_equal(got->user, "");
+	assert_string_equal(got->rule, "EX-001");
+	assert_string_equal(got->tenant, "t1");
+	assert_int_equal(got->severity, want.severity);
+	assert_int_equal(got->ncontrols, want.ncontrols);
+	for (size_t k = 0; k < want.ncontrols; k++)
+		assert_string_equal(got->controls[k], ctl[k]);
+}
+
+struct fixture {
+	char *tmp, dir[512];
+	struct ax_spool_conf conf;
+	struct ax_spool *sp;
+	atomic_int stop;
+};
+
+static struct fixture *fixture(uint64_t max_size, int compress)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->tmp = unit_tmpdir();
+	snprintf(f->dir, sizeof(f->dir), "%s/spool", f->tmp);
+	f->conf = (struct ax_spool_conf){ .dir = f->dir, .max_size = max_size, .fsync = true,
+					  .compress_level = compress, .max_record = 1 << 20,
+					  .outputs = two_outputs, .noutputs = 2 };
+	return f;
+}
+
+static void open_spool(struct fixture *f)
+{
+	ax_err err = AX_OK;
+	f->sp = ax_spool_open(&f->conf, &err);
+	assert_int_equal(err, AX_OK);
+	assert_non_null(f->sp);
+}
+
+static void close_spool(struct fixture *f)
+{
+	ax_spool_close(f->sp);
+	f->sp = NULL;
+}
+
+static void done(struct fixture *f)
+{
+	if (f->sp)
+		ax_spool_close(f->sp);
+	unit_tmpdir_remove(f->tmp);
+	free(f);
+}
+
+static void append(struct fixture *f, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		struct rec_text t;
+		struct ax_record r = make(&t, i);
+		assert_int_equal(ax_spool_append(f->sp, &r, &f->stop), AX_OK);
+	}
+	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+}
+
+static struct ax_spool_reader *reader(struct fixture *f, const char *name)
+{
+	ax_err err;
+	struct ax_spool_reader *rd = ax_spool_reader_open(f->sp, name, &err);
+	assert_non_null(rd);
+	return rd;
+}
+
+/* Reads every record there is, checking each is the next expected one; returns the next expected. */
+static int read_all(struct ax_spool_reader *rd, int first)
+{
+	const struct ax_record *r;
+	int i = first;
+	while ((r = ax_spool_next(rd)))
+		check(r, i++);
+	return i;
+}
+
+static void round_trip(int compress)
+{
+	struct fixture *f = fixture(64 << 20, compress);
+	open_spool(f);
+	append(f, 0, 3000);
+	struct ax_spool_reader *a = reader(f, "a");
+	assert_int_equal(read_all(a, 0), 3000);
+	assert_false(ax_spool_caught_up(a));
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	assert_true(ax_spool_caught_up(a));
+	ax_spool_reader_close(a);
+	close_spool(f);
+
+	open_spool(f); /* a is past everything, b never read */
+	a = reader(f, "a");
+	struct ax_spool_reader *b = reader(f, "b");
+	assert_null(ax_spool_next(a));
+	assert_int_equal(read_all(b, 0), 3000);
+	append(f, 3000, 3100);
+	assert_int_equal(read_all(a, 3000), 3100);
+	assert_int_equal(read_all(b, 3000), 3100);
+	ax_spool_reader_close(a);
+	ax_spool_reader_close(b);
+	done(f);
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	round_trip(0);
+}
+
+static void test_round_trip_compressed(void **state)
+{
+	(void)state;
+	round_trip(1);
+}
+
+/* A restart resumes inside a frame, at the record after the committed one. */
+static void test_resume_mid_frame(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	append(f, 0, 100); /* one frame */
+	struct ax_spool_reader *a = reader(f, "a");
+	for (int i = 0; i < 7; i++)
+		check(ax_spool_next(a), i);
+	struct ax_spool_pos pos = ax_spool_tell(a);
+	assert_int_equal(pos.index, 7);
+	assert_int_equal(ax_spool_commit(a, pos), AX_OK);
+	ax_spool_reader_close(a);
+	close_spool(f);
+	open_spool(f);
+	a = reader(f, "a");
+	assert_int_equal(read_all(a, 7), 100);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+static char *only_segment(struct fixture *f)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "ls %s/*.seg", f->dir);
+	FILE *p = popen(cmd, "r");
+	char *path = calloc(1, 1024);
+	assert_non_null(fgets(path, 1024, p));
+	path[strcspn(path, "\n")] = '\0';
+	pclose(p);
+	return path;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return (long)st.st_size;
+}
+
+/* A crash in the middle of a write leaves half a frame: it is cut off, the rest stays. */
+static void test_torn_tail(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	append(f, 0, 500);
+	char *seg = only_segment(f);
+	long whole = file_size(seg);
+	append(f, 500, 600);
+	close_spool(f);
+	long full = file_size(seg);
+	assert_true(full > whole);
+	assert_int_equal(truncate(seg, whole + (full - whole) / 2), 0);
+	unit_quiet_logs();
+	open_spool(f);
+	assert_int_equal(file_size(seg), whole);
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	assert_int_equal(st.corrupt_bytes, (full - whole) / 2);
+	struct ax_spool_reader *b = reader(f, "b");
+	assert_int_equal(read_all(b, 0), 500);
+	append(f, 600, 610); /* writing goes on after the cut */
+	int i = 0;
+	const struct ax_record *r;
+	while ((r = ax_spool_next(b)))
+		check(r, 600 + i++);
+	assert_int_equal(i, 10);
+	ax_spool_reader_close(b);
+	free(seg);
+	done(f);
+}
+
+/* A flipped bit inside a segment costs that frame only. */
+static void test_bit_flip(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	append(f, 0, 100);   /* frame 1 */
+	append(f, 100, 200); /* frame 2 */
+	append(f, 200, 300); /* frame 3 */
+	close_spool(f);
+	char *seg = only_segment(f);
+	int fd = open(seg, O_RDWR);
+	char c;
+	assert_int_equal(pread(fd, &c, 1, 100), 1); /* inside the first frame's payload */
+	c ^= 0x10;
+	assert_int_equal(pwrite(fd, &c, 1, 100), 1);
+	close(fd);
+	unit_quiet_logs();
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	assert_int_equal(read_all(a, 100), 300);
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	assert_true(st.corrupt_bytes > 0);
+	ax_spool_reader_close(a);
+	free(seg);
+	done(f);
+}
+
+/* Segments go once every output is past them; a full spool refuses
+ * (pause) until an output commits. */
+static void test_full_pauses(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(2 << 20, 0);
+	f->conf.noutputs = 1;
+	open_spool(f);
+	atomic_store(&f->stop, 1); /* do not wait for room: say so */
+	int i = 0;
+	ax_err err = AX_OK;
+	for (; i < 100000 && !err; i++) {
+		struct rec_text t;
+		struct ax_record r = make(&t, i);
+		err = ax_spool_append(f->sp, &r, &f->stop);
+	}
+	assert_int_equal(err, AX_ERR_AGAIN);
+	int written = i - 1;
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	assert_true(st.bytes <= (2 << 20));
+	assert_true(st.segments >= 2);
+	struct ax_spool_reader *a = reader(f, "a");
+	int got = read_all(a, 0);
+	assert_true(got > 0 && got <= written);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	ax_spool_get_stats(f->sp, &st);
+	assert_int_equal(st.segments, 1); /* only the one being written stays */
+	atomic_store(&f->stop, 0);
+	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+	assert_int_equal(read_all(a, got), written);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* drop_oldest: the writer never waits; what an output missed is counted. */
+static void test_drop_oldest(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(2 << 20, 0);
+	f->conf.drop_oldest = true;
+	unit_quiet_logs();
+	open_spool(f);
+	append(f, 0, 10000); /* ~8 MiB into 2 */
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	assert_true(st.bytes <= (2 << 20));
+	assert_true(st.dropped > 0);
+	assert_int_equal(ax_spool_take_dropped(f->sp), st.dropped);
+	struct ax_spool_reader *a = reader(f, "a");
+	int first = (int)st.dropped;
+	assert_int_equal(ax_spool_reader_take_dropped(a), st.dropped);
+	assert_int_equal(read_all(a, first), 10000);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* An output added later starts at the end; without a cursors file every
+ * output starts at the oldest record. */
+static void test_cursors(void **state)
+{
+	(void)state;
+	static const char *const three[] = { "a", "b", "c" };
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	append(f, 0, 50);
+	close_spool(f);
+	f->conf.outputs = three;
+	f->conf.noutputs = 3;
+	open_spool(f);
+	struct ax_spool_reader *c = reader(f, "c");
+	assert_null(ax_spool_next(c));
+	ax_spool_reader_close(c);
+	close_spool(f);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/cursors", f->dir);
+	assert_int_equal(unlink(path), 0);
+	unit_quiet_logs();
+	open_spool(f);
+	c = reader(f, "c");
+	assert_int_equal(read_all(c, 0), 50);
+	ax_spool_reader_close(c);
+	done(f);
+}
+
+/* In memory: the same reading, and the smallest committed position tells
+ * what every output has. */
+static void test_memory(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	f->conf.dir = NULL;
+	open_spool(f);
+	append(f, 0, 400);
+	uint64_t end = ax_spool_end(f->sp);
+	struct ax_spool_reader *a = reader(f, "a"), *b = reader(f, "b");
+	assert_int_equal(read_all(a, 0), 400);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	assert_int_equal(ax_spool_committed_min(f->sp), 0);
+	assert_int_equal(read_all(b, 0), 400);
+	assert_int_equal(ax_spool_commit(b, ax_spool_tell(b)), AX_OK);
+	assert_int_equal(ax_spool_committed_min(f->sp), end);
+	ax_spool_reader_close(a);
+	ax_spool_reader_close(b);
+	done(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_compressed),
+		cmocka_unit_test(test_resume_mid_frame),
+		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_bit_flip),
+		cmocka_unit_test(test_full_pauses),
+		cmocka_unit_test(test_drop_oldest),
+		cmocka_unit_test(test_cursors),
+		cmocka_unit_test(test_memory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
