@@ -852,10 +852,11 @@ static const char *builtin_version(void)
 	return version;
 }
 
-static uLong load_all(struct ctx *c, const struct ax_strlist *user_files, struct rule_set *set)
+static uLong load_all(struct ctx *c, const struct ax_strlist *user_files, bool builtin_rules,
+		      struct rule_set *set)
 {
 	uLong crc = crc32(0L, Z_NULL, 0);
-	for (const struct ax_schema_file *f = ax_schema_files; f->name; f++) {
+	for (const struct ax_schema_file *f = ax_schema_files; builtin_rules && f->name; f++) {
 		if (strncmp(f->name, MAPPINGS_PREFIX, strlen(MAPPINGS_PREFIX)) != 0)
 			continue;
 		c->file = f->name;
@@ -885,6 +886,12 @@ static yajl_val load_categories(struct ax_diag *diag)
 
 struct ax_rules *ax_rules_load(const struct ax_strlist *user_files, struct ax_diag *diag)
 {
+	return ax_rules_load_from(user_files, true, diag);
+}
+
+struct ax_rules *ax_rules_load_from(const struct ax_strlist *user_files, bool builtin_rules,
+				    struct ax_diag *diag)
+{
 	size_t before = diag->count;
 	struct ax_rules *rs = calloc(1, sizeof(*rs));
 	if (!rs)
@@ -894,7 +901,7 @@ struct ax_rules *ax_rules_load(const struct ax_strlist *user_files, struct ax_di
 		goto fail;
 	struct ctx c = { .diag = diag, .cat = &rs->catalog, .categories = member(categories, "categories") };
 	struct rule_set set = { 0 };
-	uLong crc = load_all(&c, user_files, &set);
+	uLong crc = load_all(&c, user_files, builtin_rules, &set);
 	rs->rules = set.rules;
 	rs->count = set.count;
 	qsort(rs->rules, rs->count, sizeof(*rs->rules), rule_order);

@@ -115,6 +115,10 @@ struct ax_rules {
 
 /* Loads the catalogs, the built-in rules and the user files (may be NULL). */
 struct ax_rules *ax_rules_load(const struct ax_strlist *user_files, struct ax_diag *diag);
+/* The same, with the built-in rules left out when builtin_rules is false
+ * (the catalogs still come in): the rule fuzzer loads only its input. */
+struct ax_rules *ax_rules_load_from(const struct ax_strlist *user_files, bool builtin_rules,
+				    struct ax_diag *diag);
 void ax_rules_destroy(struct ax_rules *rules);
 /* Rules an operation is indexed under (count in *n), lower-case op. */
 const unsigned *ax_rules_by_operation(const struct ax_rules *rules, const char *op_lc, size_t *n);

@@ -257,6 +257,13 @@ static ax_err read_answer(struct ax_token_client *tc, const struct ax_http_respo
 	return err;
 }
 
+ax_err ax_token_read_answer(struct ax_token_client *tc, long status, const char *body, size_t body_len,
+			    char *why, size_t len)
+{
+	struct ax_http_response r = { .status = status, .body = { .data = (char *)body, .len = body_len } };
+	return read_answer(tc, &r, why, len);
+}
+
 static ax_err request_token(struct ax_token_client *tc, struct ax_http *http, char *why, size_t len)
 {
 	struct ax_buf form;

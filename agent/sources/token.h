@@ -37,6 +37,11 @@ void ax_token_client_destroy(struct ax_token_client *tc);
  * fix it (wrong secret, unknown tenant or app, missing consent). */
 const char *ax_token_header(struct ax_token_client *tc, struct ax_http *http, ax_err *err,
 			    char *why, size_t len);
+/* Takes the token endpoint's answer (HTTP status, NUL-terminated body)
+ * as ax_token_header does: the part the network does not reach, for the
+ * fuzzers. */
+ax_err ax_token_read_answer(struct ax_token_client *tc, long status, const char *body, size_t body_len,
+			    char *why, size_t len) AX_WARN_UNUSED;
 /* Forgets the cached token (the API answered 401). */
 void ax_token_invalidate(struct ax_token_client *tc);
 /* Seconds the cached token has left (negative: none); for metrics and tests. */
