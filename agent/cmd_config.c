@@ -1,14 +1,12 @@
-/* annexa check-config and annexa options: the config file and its reference. */
+/* annexa check-config: validates a config file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
-#include "outputs/output.h"
 #include "route.h"
 #include "rules.h"
-#include "sources/source.h"
 
 static int check_file(const char *path)
 {
@@ -62,62 +60,4 @@ int ax_cmd_check_config(int argc, char **argv)
 		return AX_EXIT_USAGE;
 	}
 	return check_file(path);
-}
-
-/* ---- the option reference, generated from the tables ---- */
-
-static void print_value_list(const char *const *values)
-{
-	for (size_t i = 0; values[i]; i++)
-		printf("%s`%s`", i ? ", " : "", values[i]);
-}
-
-static void print_option(const struct ax_option *o)
-{
-	const char *suffix = o->type == AX_OPT_PREFIX ? "*" : "";
-	printf("| `%s%s` | %s | ", o->name, suffix, ax_option_type_name(o->type));
-	if (o->flags & AX_OPT_REQUIRED)
-		printf("required");
-	else if (o->def && o->def[0])
-		printf("`%s`", o->def);
-	else
-		printf("(empty)");
-	printf(" | %s", o->description);
-	if (o->values) {
-		printf(" One of: ");
-		print_value_list(o->values);
-		printf(".");
-	}
-	if (o->type == AX_OPT_SECRET)
-		printf(" Also `%s_file`: a file holding the value.", o->name);
-	printf(" |\n");
-}
-
-static void print_tables(const char *heading, const char *description,
-			 const struct ax_option *const *tables)
-{
-	printf("\n### %s\n\n%s\n\n| key | type | default | description |\n|---|---|---|---|\n",
-	       heading, description);
-	for (; *tables; tables++)
-		for (const struct ax_option *o = *tables; o->name; o++)
-			print_option(o);
-}
-
-int ax_cmd_options(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	char heading[128];
-	const struct ax_option *const agent[] = { ax_agent_options, NULL };
-	print_tables("[agent]", "Settings of the agent itself.", agent);
-	for (size_t i = 0; ax_source_kinds[i]; i++) {
-		snprintf(heading, sizeof(heading), "[source \"NAME\"] type = %s", ax_source_kinds[i]->name);
-		print_tables(heading, ax_source_kinds[i]->description, ax_source_kinds[i]->tables);
-	}
-	for (size_t i = 0; ax_output_builtins[i]; i++) {
-		const struct ax_conf_kind *k = &ax_output_builtins[i]->conf;
-		snprintf(heading, sizeof(heading), "[output \"NAME\"] type = %s", k->name);
-		print_tables(heading, k->description, k->tables);
-	}
-	return AX_EXIT_OK;
 }

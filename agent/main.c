@@ -14,7 +14,7 @@ static void usage(FILE *f)
 		"  map           stdin JSON lines -> stdout enriched JSON lines (no network)\n"
 		"  check-config  -c FILE: validate a config file, print every error as FILE:LINE\n"
 		"  controls      list the ISO/IEC 27001:2022 controls and the rules evidencing each\n"
-		"  options       print the configuration reference (Markdown), from the option tables\n"
+		"  options       print every config key, from the option tables (--format markdown|ini|json)\n"
 		"  --version     print the version\n"
 		"  --help        print this help\n\n"
 		"exit codes: 0 ok, 1 runtime failure, 2 usage or config error\n");
