@@ -8,7 +8,10 @@
  * delivered to every output whose filter it passes, and fails if an output
  * stayed unreachable for shutdown_timeout. SIGTERM and SIGINT stop the
  * sources; the outputs get shutdown_timeout to deliver what is spooled,
- * and what they could not stays in the spool (disk) for the next start. */
+ * and what they could not stays in the spool (disk) for the next start.
+ * SIGHUP reloads the config: a valid one replaces the running sources and
+ * outputs (what is spooled stays, sources resume from their checkpoints);
+ * an invalid one is refused and the running one stays. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -65,25 +68,32 @@ struct run {
 	bool replay;
 	const char *host;
 	int lock_fd;
+	struct ax_config *next_cfg; /* a reload's, validated */
+	struct ax_rules *next_rules;
 };
 
-/* Set by SIGTERM/SIGINT, read by the sources and the pipeline: a
- * lock-free atomic is both async-signal-safe and race-free. */
-static atomic_int stop_requested;
+/* Set by SIGTERM/SIGINT (stop) and SIGHUP (reload), read by the sources
+ * and the pipeline: a lock-free atomic is both async-signal-safe and
+ * race-free. */
+static atomic_int stop_requested, reload_requested;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
-static void catch_stop_signals(void)
+static void catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a receiver closing a socket is an error, not a death */
+	signal(SIGXFSZ, SIG_IGN); /* so is a file size limit: the write fails, the spool waits */
 }
 
 static void usage(FILE *f)
@@ -120,21 +130,29 @@ static int parse_args(int argc, char **argv, const char **path)
 	return AX_EXIT_OK;
 }
 
-static int load_config(struct run *r, const char *path)
+/* The config and its rules, validated; both NULL when it is not valid (said why). */
+static int load_config(const char *path, struct ax_config **cfg, struct ax_rules **rules)
 {
 	struct ax_diag diag;
 	ax_diag_init(&diag);
-	r->cfg = ax_config_load(path, &diag);
-	if (r->cfg)
-		r->rules = ax_rules_load(&r->cfg->agent.mapping_files, &diag);
-	if (r->rules)
-		ax_route_validate(r->cfg, r->rules, &diag);
+	*rules = NULL;
+	*cfg = ax_config_load(path, &diag);
+	if (*cfg)
+		*rules = ax_rules_load(&(*cfg)->agent.mapping_files, &diag);
+	if (*rules)
+		ax_route_validate(*cfg, *rules, &diag);
 	ax_diag_print(&diag, stderr);
 	bool ok = diag.count == 0;
 	ax_diag_finish(&diag);
-	if (ok)
-		ax_log_set_level((enum ax_log_level)r->cfg->agent.log_level);
-	return ok ? AX_EXIT_OK : AX_EXIT_USAGE;
+	if (!ok) {
+		ax_rules_destroy(*rules);
+		ax_config_destroy(*cfg);
+		*cfg = NULL;
+		*rules = NULL;
+		return AX_EXIT_USAGE;
+	}
+	ax_log_set_level((enum ax_log_level)(*cfg)->agent.log_level);
+	return AX_EXIT_OK;
 }
 
 static int create_sources(struct run *r)
@@ -241,11 +259,12 @@ static int open_spool(struct run *r)
 	return r->spool ? AX_EXIT_OK : AX_EXIT_FAILURE;
 }
 
-static int setup(struct run *r, const char *path)
+/* Takes cfg and rules. */
+static int setup(struct run *r, struct ax_config *cfg, struct ax_rules *rules)
 {
-	int rc = load_config(r, path);
-	if (rc)
-		return rc;
+	int rc;
+	r->cfg = cfg;
+	r->rules = rules;
 	const struct ax_agent_conf *agent = &r->cfg->agent;
 	ax_host_configure(agent->host);
 	r->host = ax_host_name(NULL);
@@ -356,9 +375,23 @@ static bool replay_over(struct run *r)
 	return sources_finished(r) && ax_pipeline_settled(&r->pipeline) && senders_settled(r);
 }
 
-static void pipeline(struct run *r)
+/* A valid new config ends this run for a new one; an invalid one is refused. */
+static bool reload_ready(struct run *r, const char *path)
+{
+	reload_requested = 0;
+	ax_info("run", "SIGHUP: reloading %s", path);
+	if (load_config(path, &r->next_cfg, &r->next_rules)) {
+		ax_error("run", "reload refused: %s is not valid (see above); the running configuration stays", path);
+		return false;
+	}
+	return true;
+}
+
+static void pipeline(struct run *r, const char *path)
 {
 	while (!stop_requested && !(r->replay && a_sender_gave_up(r))) {
+		if (reload_requested && reload_ready(r, path))
+			break;
 		bool waiting = !ax_pipeline_settled(&r->pipeline);
 		struct ax_unit *u = ax_queue_pop(&r->queue, waiting && r->pipeline.on_ack ? ACK_POLL_MS
 								: waiting ? 0 : POP_WAIT_MS);
@@ -378,10 +411,9 @@ static int64_t now_ms(void)
 }
 
 /* Stop: the sources end, what they queued is spooled, the outputs get
- * shutdown_timeout to deliver what is spooled. */
-static void drain(struct run *r)
+ * timeout ms to deliver what is spooled. */
+static void drain(struct run *r, int64_t timeout)
 {
-	int64_t timeout = r->cfg->agent.shutdown_timeout;
 	if (stop_requested)
 		ax_info("run", "stopping: delivering what was read (at most %llds)", (long long)timeout / 1000);
 	stop_requested = 1;
@@ -447,7 +479,7 @@ static int report(const struct run *r)
 	return rc;
 }
 
-static void cleanup(struct run *r)
+static void cleanup(struct run *r, bool last)
 {
 	for (size_t i = 0; i < r->nsources; i++)
 		if (r->sources[i].src)
@@ -466,32 +498,56 @@ static void cleanup(struct run *r)
 	ax_deadletter_close(&r->dl);
 	ax_rules_destroy(r->rules);
 	ax_config_destroy(r->cfg);
-	ax_output_plugins_unload();
+	if (last) /* a reloaded config's outputs use them */
+		ax_output_plugins_unload();
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 }
 
-int ax_cmd_run(int argc, char **argv)
+/* One run of a config; true when a reload asks for another (in *cfg). */
+static bool run_config(const char *path, struct ax_config **cfg, struct ax_rules **rules, int *rc)
 {
 	struct run r = { .lock_fd = -1 };
+	*rc = setup(&r, *cfg, *rules);
+	if (*rc == AX_EXIT_OK)
+		*rc = start_senders(&r);
+	if (*rc == AX_EXIT_OK)
+		*rc = start_sources(&r);
+	if (*rc == AX_EXIT_OK)
+		pipeline(&r, path);
+	if (stop_requested && r.next_cfg) { /* a stop came with the reload: the stop wins */
+		ax_rules_destroy(r.next_rules);
+		ax_config_destroy(r.next_cfg);
+		r.next_cfg = NULL;
+		r.next_rules = NULL;
+	}
+	bool reload = r.next_cfg != NULL;
+	if (r.env.queue) {
+		/* a reload only lets the batches in flight finish: the rest waits in the spool */
+		drain(&r, reload ? 0 : r.cfg->agent.shutdown_timeout);
+		flush_outputs(&r);
+	}
+	if (*rc == AX_EXIT_OK && !reload)
+		*rc = report(&r);
+	*cfg = r.next_cfg;
+	*rules = r.next_rules;
+	cleanup(&r, !reload);
+	stop_requested = 0;
+	return reload && *rc == AX_EXIT_OK;
+}
+
+int ax_cmd_run(int argc, char **argv)
+{
 	const char *path = NULL;
+	struct ax_config *cfg;
+	struct ax_rules *rules;
 	int rc = parse_args(argc, argv, &path);
 	if (rc)
 		return rc;
-	catch_stop_signals();
-	rc = setup(&r, path);
-	if (rc == AX_EXIT_OK)
-		rc = start_senders(&r);
-	if (rc == AX_EXIT_OK)
-		rc = start_sources(&r);
-	if (rc == AX_EXIT_OK)
-		pipeline(&r);
-	if (r.env.queue) {
-		drain(&r);
-		flush_outputs(&r);
-	}
-	if (rc == AX_EXIT_OK)
-		rc = report(&r);
-	cleanup(&r);
+	catch_signals();
+	if ((rc = load_config(path, &cfg, &rules)))
+		return rc;
+	while (run_config(path, &cfg, &rules, &rc))
+		ax_info("run", "configuration reloaded from %s", path);
 	return rc;
 }

@@ -238,7 +238,8 @@ static ax_err list_segments(const char *dir, uint64_t **bases, size_t *n)
 		(*bases)[(*n)++] = base;
 	}
 	closedir(d);
-	qsort(*bases, *n, sizeof(**bases), compare_u64);
+	if (*n)
+		qsort(*bases, *n, sizeof(**bases), compare_u64);
 	return AX_OK;
 }
 
