@@ -172,6 +172,11 @@ void ax_http_setup(CURL *c, const struct ax_http_options *opts, const char *url,
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_s > 0 ? low_speed_s : 1L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L); /* libcurl's defaults, said out loud */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* a Content-Length past the cap is refused before any byte is read;
+	 * without one (chunked, compressed) on_body stops at the cap */
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->body.max);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -196,7 +201,8 @@ void ax_http_setup(CURL *c, const struct ax_http_options *opts, const char *url,
 
 ax_err ax_http_outcome(CURL *easy, CURLcode rc, struct ax_http_response *resp)
 {
-	if (rc == CURLE_WRITE_ERROR && resp->too_large) {
+	if ((rc == CURLE_WRITE_ERROR && resp->too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
+		resp->too_large = true;
 		snprintf(resp->error, sizeof(resp->error), "response larger than %zu bytes", resp->body.max);
 		return AX_ERR_TOO_LARGE;
 	}

@@ -31,6 +31,8 @@ CASES = [
     ("UTF-16 surrogate in UTF-8", b'{"UserId":"\xed\xa0\x80"}', [], "invalid UTF-8", "raw_base64"),
     ("NUL byte", b'{"UserId":"a\x00b"}', [], "invalid JSON", "raw"),
     ("too deep", b'{"a":' * 70 + b'1' + b'}' * 70, [], "nested deeper than 64", "raw"),
+    ("100,000 nested arrays", b'{"a":' + b'[' * 100000 + b']' * 100000 + b'}', [], "nested deeper than 64", "raw"),
+    ("100,000 unclosed arrays", b'{"a":' + b'[' * 100000, [], "nested deeper than 64", "raw"),
     ("too deep with --max-depth", b'{"a":{"b":{"c":{}}}}', ["--max-depth", "3"], "nested deeper than 3", "raw"),
     ("too large", b'{"pad":"' + b'x' * 5000 + b'"}', ["--max-record-size", "4KiB"], "exceeds max_record_size", "raw"),
     ("already enriched", b'{"Id":"e","iso27001":{"controls":["8.15"]}}', [], "already has", "raw"),
@@ -60,6 +62,27 @@ def run_case(annexa, tmp, name, bad, args, reason, raw_key):
     elif raw_key in d and "truncated" not in d:
         check(d["raw"].encode() == bad, "%s: raw text differs from the input" % name)
     check(name in ("too large",) or "truncated" not in d, "%s: unexpected truncated flag" % name)
+
+
+def test_lawful_oddities(annexa):
+    """JSON that is valid but unusual is forwarded byte for byte, mapped
+    without a crash: duplicate keys (the first one is mapped; the receiver
+    sees both, as sent), numbers no C type holds, escaped NULs."""
+    cases = [
+        (b'{"Id":"dup","Operation":"UserLoginFailed","Operation":"Set-Mailbox","Workload":"AzureActiveDirectory",'
+         b'"Workload":"Exchange"}', "AUTH-001"),
+        (b'{"Id":"big","RecordType":' + b'9' * 400 + b',"x":1e999999,"y":-1e-999999,"z":-' + b'1' * 300 + b'}', None),
+        (b'{"Id":"nul\\u0000after","UserId":"a\\u0000b","Operation":"\\u0000"}', None),
+    ]
+    data = b"".join(c[0] + b"\n" for c in cases)
+    rc, out, err = run_map(annexa, data)
+    outs = out.splitlines()
+    check(rc == 0 and len(outs) == len(cases), "lawful oddities: all enriched: %d %d %s" % (rc, len(outs), err))
+    for (raw, rule), line in zip(cases, outs):
+        check(spliced_from(raw, line), "lawful oddities: %r kept byte for byte" % raw[:40])
+        rec = json.loads(line)
+        if rule:
+            check(rec["iso27001"]["rule"] == rule, "duplicate keys: the first is mapped: %s" % rec["iso27001"])
 
 
 def test_oversized_kept_prefix(annexa, tmp):
@@ -102,6 +125,7 @@ def main():
         test_oversized_kept_prefix(annexa, tmp)
         test_unreadable_input(annexa, tmp)
     test_line_endings(annexa)
+    test_lawful_oddities(annexa)
     test_no_dead_letter_file(annexa)
     finish("bad-input")
 
