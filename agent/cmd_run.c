@@ -41,6 +41,7 @@
 
 #define QUEUE_BYTES (64u << 20)
 #define POP_WAIT_MS 200
+#define SPOOL_STALL_MS 5000 /* spool_full = drop_oldest: an output this long without progress is dropped from */
 #define ACK_POLL_MS 5 /* spool = memory: how often waiting units look for acknowledgements */
 
 struct run_source {
@@ -247,7 +248,8 @@ static int open_spool(struct run *r)
 	snprintf(dir, sizeof(dir), "%s/spool", agent->state_dir);
 	struct ax_spool_conf conf = {
 		.dir = agent->spool == AX_SPOOL_DISK ? dir : NULL, .max_size = agent->spool_max_size,
-		.drop_oldest = agent->spool_full == AX_SPOOL_DROP_OLDEST, .fsync = agent->spool_fsync,
+		.drop_oldest = agent->spool_full == AX_SPOOL_DROP_OLDEST, .stall_ms = SPOOL_STALL_MS,
+		.fsync = agent->spool_fsync,
 		.compress_level = (int)agent->spool_compress, .max_record = agent->max_record_size,
 		.outputs = names, .noutputs = r->noutputs,
 	};

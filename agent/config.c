@@ -35,7 +35,9 @@ const struct ax_option ax_agent_options[] = {
 	  "zlib level of the spool's frames, 1-9; 0 stores them as they are. Level 1 shrinks Microsoft 365 "
 	  "records about 6x for a few ms of CPU per MiB." },
 	{ "spool_full", AX_OPT_ENUM, "pause", 0, AGENT(spool_full), 0, 0, spool_full_values,
-	  "What to do when the spool is full: pause the sources, or drop the oldest records (counted, logged and reported as a gap)." },
+	  "What to do when the spool is full: pause the sources, or drop the oldest records that only stalled outputs "
+	  "(nothing acknowledged for 5 s) still need: counted, logged and reported as an evidence_gap record. Healthy "
+	  "outputs that are merely behind are waited for either way." },
 	{ "dead_letter", AX_OPT_STRING, "/var/lib/annexa/dead-letter.jsonl", 0, AGENT(dead_letter), 0, 0, NULL,
 	  "JSON-lines file receiving records that could not be decoded or were rejected by an output, with the reason." },
 	{ "mapping_files", AX_OPT_LIST, "", 0, AGENT(mapping_files), 0, 0, NULL,

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "sources/gap.h"
 #include "version.h"
 
 #define SYNC_EVERY_UNITS 16   /* a busy pipeline syncs once per this many units */
@@ -94,6 +95,31 @@ static void add_pending(struct ax_pipeline *p, struct ax_unit *u)
 	p->pending_tail = u;
 }
 
+/* spool_full = drop_oldest dropped records: an evidence_gap record says so. */
+static void report_dropped(struct ax_pipeline *p, const struct ax_origin *origin)
+{
+	uint64_t n = ax_spool_take_dropped(p->spool);
+	if (!n)
+		return;
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%llu records dropped from the full spool (spool_full = drop_oldest, "
+		 "spool_max_size %llu bytes) before every output had them", (unsigned long long)n,
+		 (unsigned long long)p->agent->spool_max_size);
+	int64_t now = (int64_t)time(NULL);
+	struct ax_gap gap = { .reason = "spool_dropped", .source = "spool", .tenant = "", .content_type = "",
+			      .from = now, .to = now, .detail = detail, .now = now };
+	struct ax_origin o = { .source = "spool", .type = "evidence_gap", .host = origin->host,
+			       .version = origin->version };
+	struct ax_buf text;
+	struct ax_key key;
+	ax_buf_init(&text, 4096);
+	ax_error("spool", "EVIDENCE GAP (spool_dropped): %s", detail);
+	if (ax_gap_render(&gap, &text, &key) || ax_process(&p->proc, text.data, text.len, &o) ||
+	    spool_retry(p, &p->proc.record) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
+		ax_error("spool", "the evidence_gap record could not be spooled");
+	ax_buf_finish(&text);
+}
+
 void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct ax_origin *origin,
 			 struct ax_pipeline_counts *counts)
 {
@@ -105,6 +131,7 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;
 	p->unsynced++;
 	add_pending(p, u);
+	report_dropped(p, origin);
 }
 
 void ax_pipeline_settle(struct ax_pipeline *p, bool idle)

@@ -20,7 +20,7 @@
 #include "spool_codec.h"
 
 #define FRAME_TARGET (256u << 10)  /* raw bytes a frame collects before it is written */
-#define SEGMENT_MIN (1ull << 20)
+#define SEGMENT_MIN (64ull << 10)
 #define SEGMENT_MAX (64ull << 20)
 #define FULL_WAIT_MS 200
 #define SCAN_CHUNK (1u << 20)
@@ -35,13 +35,14 @@ struct segment {
 struct cursor {
 	char *name;
 	struct ax_spool_pos pos; /* committed */
+	int64_t progress_ms;     /* when it last moved (monotonic) */
 	uint64_t dropped;        /* by drop_oldest before it was committed */
 };
 
 struct ax_spool {
 	struct ax_spool_conf conf;
 	char *dir;
-	uint32_t max_frame;
+	uint32_t max_frame, frame_target;
 	uint64_t segment_size;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -79,6 +80,13 @@ struct ax_spool_reader {
 };
 
 static void release_segments(struct ax_spool *sp);
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static bool pos_before(struct ax_spool_pos a, struct ax_spool_pos b)
 {
@@ -399,9 +407,11 @@ static ax_err init_cursors(struct ax_spool *sp)
 	sp->cursors = calloc(sp->conf.noutputs + 1, sizeof(*sp->cursors));
 	if (!sp->cursors)
 		return AX_ERR_NOMEM;
-	for (size_t i = 0; i < sp->conf.noutputs; i++)
+	for (size_t i = 0; i < sp->conf.noutputs; i++) {
+		sp->cursors[i].progress_ms = now_ms();
 		if (!(sp->cursors[i].name = strdup(sp->conf.outputs[i])))
 			return AX_ERR_NOMEM;
+	}
 	return AX_OK;
 }
 
@@ -420,8 +430,9 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 	}
 	sp->conf = *conf;
 	sp->conf.outputs = NULL;
-	sp->max_frame = (uint32_t)(FRAME_TARGET + conf->max_record + (64u << 10));
 	sp->segment_size = pick_segment_size(conf->max_size);
+	sp->frame_target = sp->segment_size / 4 < FRAME_TARGET ? (uint32_t)sp->segment_size / 4 : FRAME_TARGET;
+	sp->max_frame = (uint32_t)(sp->frame_target + conf->max_record + (64u << 10));
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -536,18 +547,35 @@ static void wait_changed(struct ax_spool *sp, int64_t ms)
 }
 
 /* Waits until size more bytes fit (pause), or makes room (drop_oldest). */
+/* Under lock. True when only stalled outputs (no progress for
+ * conf.stall_ms) still need the oldest segment: drop_oldest may drop it.
+ * A healthy output that is merely behind is waited for. */
+static bool oldest_held_by_stalled(struct ax_spool *sp)
+{
+	uint64_t seg_end = sp->segs[0].base + sp->segs[0].size;
+	int64_t now = now_ms();
+	for (size_t i = 0; i < sp->conf.noutputs; i++) {
+		const struct cursor *c = &sp->cursors[i];
+		if (c->pos.frame < seg_end && now - c->progress_ms < sp->conf.stall_ms)
+			return false;
+	}
+	return true;
+}
+
 static ax_err make_room(struct ax_spool *sp, uint64_t size, const atomic_int *stop)
 {
 	ax_err err = AX_OK;
 	pthread_mutex_lock(&sp->lock);
 	while (sp->bytes > 0 && sp->bytes + size > sp->conf.max_size) {
-		if (sp->conf.drop_oldest && sp->nsegs > 1) {
-			drop_oldest(sp);
-			continue;
-		}
-		if (sp->conf.drop_oldest && sp->nsegs == 1 && sp->segs[0].size > 0) {
-			err = AX_ERR_AGAIN; /* roll first, then the old segment can go */
-			break;
+		if (sp->conf.drop_oldest && oldest_held_by_stalled(sp)) {
+			if (sp->nsegs > 1) {
+				drop_oldest(sp);
+				continue;
+			}
+			if (sp->segs[0].size > 0) {
+				err = AX_ERR_AGAIN; /* roll first, then the old segment can go */
+				break;
+			}
 		}
 		if (stop && atomic_load(stop)) {
 			err = AX_ERR_AGAIN;
@@ -683,7 +711,7 @@ ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
 
 ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop)
 {
-	if (sp->frame.len >= FRAME_TARGET) {
+	if (sp->frame.len >= sp->frame_target) {
 		ax_err err = ax_spool_flush(sp, stop);
 		if (err)
 			return err;
@@ -1002,6 +1030,7 @@ ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos)
 	pthread_mutex_lock(&sp->lock);
 	if (pos_before(rd->cur->pos, pos)) {
 		rd->cur->pos = pos;
+		rd->cur->progress_ms = now_ms();
 		err = save_cursors(sp); /* first: a crash must not leave a cursor in a deleted segment */
 		if (!err)
 			release_segments(sp);

@@ -10,6 +10,7 @@ usage: test_durability.py ANNEXA PLUGINS_BUILD_DIR [SCENARIO...]"""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,7 +179,37 @@ def disk_full(annexa, plugins, tmp):
     check(sorted(set(out_ids(os.path.join(tmp, "file.jsonl")))) == want(0, 1500), "nothing lost in the other output")
 
 
-SCENARIOS = {"dead_output": dead_output, "second_instance": second_instance, "reload": reload,
+def drop_oldest(annexa, plugins, tmp):
+    """spool_full = drop_oldest with an output down: the others get everything,
+    the oldest records the down output missed are dropped, counted, logged and
+    reported as an evidence_gap record."""
+    src = os.path.join(tmp, "in.jsonl")
+    append(src, 0, 4000)  # about 3 MiB into a 1 MiB spool
+    agent = "spool_max_size = 1MiB\nspool_full = drop_oldest\n"
+    a = Agent(annexa, config(tmp, plugins, "fail_first = 1000000\n", agent=agent), tmp, "drop-1")
+    out = os.path.join(tmp, "file.jsonl")
+
+    def gaps():
+        return [json.loads(t) for t in lines_of(out) if '"evidence_gap"' in t]
+    check(wait_for(lambda: len(set(out_ids(out)) & set(want(0, 4000))) == 4000 and gaps(), 60),
+          "the output that is up got every record and the gap record")
+    check(a.stop() == 0, "exit 0")
+    g = gaps()[0] if gaps() else {}
+    check(g.get("annexa", {}).get("type") == "evidence_gap" and g.get("reason") == "spool_dropped" and
+          "8.15" in g.get("iso27001", {}).get("controls", []) + g.get("iso27001", {}).get("related", []),
+          "the gap record says why and maps to 8.15: %s" % g)
+    dropped = sum(int(n) for n in re.findall(r"bytes, (\d+) records not yet delivered", a.log()))
+    check("drop_oldest" in a.log() and dropped > 0, "the log counts what was dropped")
+    b = Agent(annexa, config(tmp, plugins, agent=agent), tmp, "drop-2")
+    counter = os.path.join(tmp, "counter.ids")
+    wait_for(lambda: len(out_ids(counter)) >= 4000 - dropped, 30)
+    check(b.stop() == 0, "exit 0")
+    got = set(out_ids(counter)) & set(want(0, 4000))
+    check(0 < 4000 - len(got) <= dropped and "rec-03999" in got,
+          "the output back up got the newest records; %d missing, %d reported dropped" % (4000 - len(got), dropped))
+
+
+SCENARIOS = {"drop_oldest": drop_oldest, "dead_output": dead_output, "second_instance": second_instance, "reload": reload,
              "torn_spool": torn_spool, "disk_full": disk_full}
 
 
