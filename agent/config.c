@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "outputs/output.h"
+#include "secret.h"
 #include "sources/source.h"
 
 static const char *const spool_values[] = { "disk", "memory", NULL };
@@ -56,6 +57,10 @@ const struct ax_option ax_agent_options[] = {
 	  "Records nested deeper than this (objects and arrays) go to the dead-letter file." },
 	{ "host", AX_OPT_STRING, "", 0, AGENT(host), 0, 0, NULL,
 	  "Host name written into annexa.host of every record; empty: the machine's host name." },
+	{ "strict_permissions", AX_OPT_BOOL, "false", 0, AGENT(strict_permissions), 0, 0, NULL,
+	  "Refuse a secret file (a KEY_file key) that others than its owner and group may read, anyone may write "
+	  "(mode wider than 0640), or that belongs to a user other than the agent's or root; false: a warning at "
+	  "every start." },
 	AX_OPTIONS_END,
 };
 
@@ -424,8 +429,31 @@ static const struct ax_conf_kind *plugin_kind(const char *dir, const char *type,
 	return rc == 0 ? &ops->conf : NULL;
 }
 
+/* The files the section's *_file keys of secrets name: fit to hold a
+ * secret, or a warning (an error when strict). */
+static void check_secret_files(const char *path, const struct raw_section *sec,
+			       const struct ax_option *const *tables, const char *where, bool strict,
+			       struct ax_diag *diag)
+{
+	for (size_t i = 0; i < sec->count; i++) {
+		const struct raw_entry *e = &sec->entries[i];
+		const struct ax_option *opt = ax_option_find(tables, e->key);
+		if (!opt || opt->type != AX_OPT_SECRET || strcmp(e->key, opt->name) == 0)
+			continue; /* not NAME_file */
+		char why[768];
+		char *file = expand_env(e->value, why, sizeof(why));
+		if (file && ax_secret_file_check(file, why, sizeof(why))) {
+			if (strict)
+				ax_diag_add(diag, path, e->line, "%s %s: %s (strict_permissions = true)", where, e->key, why);
+			else
+				ax_warn("config", "%s:%d: %s %s: %s", path, e->line, where, e->key, why);
+		}
+		free(file);
+	}
+}
+
 static void load_named_section(const char *path, const struct raw_section *sec, const char *name,
-			       const struct section_family *fam, const char *plugin_dir,
+			       const struct section_family *fam, const char *plugin_dir, bool strict,
 			       struct ax_section_conf **list, size_t *n, struct ax_diag *diag)
 {
 	char where[300], names[512];
@@ -474,6 +502,7 @@ static void load_named_section(const char *path, const struct raw_section *sec, 
 	s->conf = conf;
 	size_t before = diag->count;
 	apply_section(path, sec, (size_t)t, kind->tables, conf, where, diag);
+	check_secret_files(path, sec, kind->tables, where, strict, diag);
 	if (diag->count == before && kind->validate)
 		kind->validate(conf, path, sec->line, diag);
 }
@@ -496,10 +525,11 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 			apply_section(cfg->path, sec, SIZE_MAX, agent_tables, &cfg->agent, "[agent]", diag);
 		*agent_seen = true;
 	} else if (strcmp(word, "source") == 0 && name[0]) {
-		load_named_section(cfg->path, sec, name, &source_family, NULL, &cfg->sources, &cfg->nsources, diag);
+		load_named_section(cfg->path, sec, name, &source_family, NULL, cfg->agent.strict_permissions,
+				   &cfg->sources, &cfg->nsources, diag);
 	} else if (strcmp(word, "output") == 0 && name[0]) {
-		load_named_section(cfg->path, sec, name, &output_family, cfg->agent.plugin_dir, &cfg->outputs,
-				   &cfg->noutputs, diag);
+		load_named_section(cfg->path, sec, name, &output_family, cfg->agent.plugin_dir,
+				   cfg->agent.strict_permissions, &cfg->outputs, &cfg->noutputs, diag);
 	} else {
 		ax_diag_add(diag, cfg->path, sec->line, "unknown section [%s]; expected [agent], [source \"NAME\"] or [output \"NAME\"]", sec->header);
 	}

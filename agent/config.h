@@ -43,6 +43,7 @@ struct ax_agent_conf {
 	uint64_t max_record_size;
 	int64_t max_depth;
 	char *host;
+	bool strict_permissions;
 };
 
 struct ax_section_conf {

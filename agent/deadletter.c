@@ -1,10 +1,12 @@
 #include "deadletter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -15,9 +17,14 @@ ax_err ax_deadletter_open(struct ax_deadletter *dl, const char *path)
 	ax_buf_init(&dl->line, (size_t)1 << 30);
 	if (!path)
 		return AX_OK;
-	dl->fp = fopen(path, "a");
+	/* it holds raw records: the agent's user alone reads it (0600) */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	dl->fp = fd >= 0 ? fdopen(fd, "a") : NULL;
 	if (!dl->fp) {
-		ax_error("dead-letter", "cannot open %s for appending: %s", path, strerror(errno));
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		ax_error("dead-letter", "cannot open %s for appending: %s", path, strerror(e));
 		return AX_ERR_IO;
 	}
 	dl->path = strdup(path);

@@ -79,7 +79,8 @@ def main():
         with open(conf, "w") as f:
             f.write(config(tmp, emu.url))
         env = dict(os.environ, DEMO_SECRET=SECRET)
-        agent = subprocess.Popen([args.annexa, "run", "-c", conf], env=env)
+        root = ["--allow-root"] if os.geteuid() == 0 else []  # the README's command runs as root
+        agent = subprocess.Popen([args.annexa, "run", "-c", conf, *root], env=env)
         try:
             want = len(set(emu.available_ids()))
             records, offset, end = [], 0, time.monotonic() + args.timeout
