@@ -82,9 +82,29 @@ static bool conf_is(rd_kafka_t *rk, const char *name, const char *expect)
 	       strcmp(value, expect) == 0;
 }
 
+/* Over TLS, what the rdkafka.* overrides give up of its checks. */
+static void warn_weaker_tls(struct ax_kafka *k)
+{
+	if (!conf_is(k->rk, "security.protocol", "ssl") && !conf_is(k->rk, "security.protocol", "sasl_ssl"))
+		return;
+	if (!conf_is(k->rk, "enable.ssl.certificate.verification", "true"))
+		ax_warn(k->base.name, "rdkafka.enable.ssl.certificate.verification = false: the brokers' certificates "
+			"are not checked, so anyone on the path can read and change what is sent");
+	if (!conf_is(k->rk, "ssl.endpoint.identification.algorithm", "https"))
+		ax_warn(k->base.name, "rdkafka.ssl.endpoint.identification.algorithm is not https: any certificate "
+			"the CA signed, for any host, passes for the brokers'");
+	char ciphers[512];
+	size_t size = sizeof(ciphers);
+	if (rd_kafka_conf_get(rd_kafka_conf(k->rk), "ssl.cipher.suites", ciphers, &size) == RD_KAFKA_CONF_OK &&
+	    strstr(ciphers, "SECLEVEL=0"))
+		ax_warn(k->base.name, "rdkafka.ssl.cipher.suites lowers OpenSSL's security level to 0: TLS versions "
+			"before 1.2 and weak keys are accepted");
+}
+
 /* Says what the rdkafka.* overrides cost, once, at start. */
 static void warn_weaker_guarantees(struct ax_kafka *k, const struct ax_kafka_conf *c)
 {
+	warn_weaker_tls(k);
 	if (!conf_is(k->rk, "enable.idempotence", "true"))
 		ax_warn(k->base.name, "idempotence is off (rdkafka.enable.idempotence): librdkafka's own "
 			"retries may write a record twice or out of order");

@@ -69,6 +69,13 @@ static ax_err set_defaults(const struct ax_kafka_conf *c, rd_kafka_conf_t *conf,
 		{ "rdkafka.client.id", "client.id", "annexa" },
 		{ "rdkafka.enable.idempotence", "enable.idempotence", "true" },
 		{ "rdkafka.acks", "acks", "all" },
+		/* librdkafka's defaults since 2.0, said out loud: with
+		 * security.protocol ssl or sasl_ssl, the broker's certificate
+		 * and host name are checked. TLS 1.2 at least comes from
+		 * OpenSSL 3, which refuses older versions at its default
+		 * security level (kafka.c warns when a cipher list lowers it). */
+		{ "rdkafka.enable.ssl.certificate.verification", "enable.ssl.certificate.verification", "true" },
+		{ "rdkafka.ssl.endpoint.identification.algorithm", "ssl.endpoint.identification.algorithm", "https" },
 		{ "delivery_timeout", "message.timeout.ms", timeout },
 	};
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {

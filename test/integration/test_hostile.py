@@ -19,6 +19,9 @@ Scenarios (one meson test each):
   hec_hostile      an HEC receiver answering a 4 GiB Content-Length and
                    an endless body: the output's memory stays bounded, the
                    run ends, naming the output
+  tls_warnings     every output whose certificate checks are turned off
+                   (HEC, syslog, Kafka) says so at every start; none does
+                   when they are on
 
 Only 127.0.0.1; every wait polls with a deadline.
 
@@ -394,6 +397,35 @@ def hec_hostile(annexa, tmp):
         peer.stop()
 
 
+def tls_warnings(annexa, tmp):
+    records = os.path.join(tmp, "in.jsonl")
+    with open(records, "w") as f:
+        f.write(json.dumps({"Id": "w-1", "Workload": "Exchange", "Operation": "Set-Mailbox"}) + "\n")
+    warnings = {"siem": "tls_verify = false", "syslog": "tls_verify = false",
+                "bus": "enable.ssl.certificate.verification = false", "bus ": "identification.algorithm"}
+    for off in (True, False):
+        conf = write_config(os.path.join(tmp, "tls.conf"), (
+            "[agent]\nstate_dir = %s/state-%s\ndead_letter =\nshutdown_timeout = 1s\n\n"
+            '[source "replay"]\ntype = file\npath = %s\n\n'
+            '[output "siem"]\ntype = splunk_hec\nurl = https://127.0.0.1:1\ntoken = ${ANNEXA_TEST_SECRET}\n%s\n'
+            '[output "syslog"]\ntype = syslog\naddress = tls://127.0.0.1:1\n%s\n'
+            '[output "bus"]\ntype = kafka\nbrokers = 127.0.0.1:1\ndelivery_timeout = 1s\nrdkafka.security.protocol = ssl\n%s'
+            % (tmp, off, records, "tls_verify = false\n" if off else "", "tls_verify = false\n" if off else "",
+               "rdkafka.enable.ssl.certificate.verification = false\n"
+               "rdkafka.ssl.endpoint.identification.algorithm = none\n" if off else "")))
+        p = subprocess.run([annexa, "run", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=dict(os.environ, ANNEXA_TEST_SECRET=SECRET), timeout=90)
+        err = p.stderr.decode("utf-8", "replace")
+        lines = [l for l in err.splitlines() if "warning" in l]
+        for name, words in warnings.items():
+            said = [l for l in lines if "[%s]" % name.strip() in l and words in l]
+            if off:
+                check(said, "checks off: %s warns '%s' at start: %s" % (name.strip(), words, lines))
+            else:
+                check(not said, "checks on: %s does not warn: %s" % (name.strip(), said))
+        check(p.returncode == 1, "unreachable outputs: the replay ends in failure: %d" % p.returncode)
+
+
 SCENARIOS = {
     "endless_body": endless_body,
     "declared_4gib": declared_4gib,
@@ -401,6 +433,7 @@ SCENARIOS = {
     "tls_untrusted": tls_untrusted,
     "tls_wrong_host": tls_wrong_host,
     "hec_hostile": hec_hostile,
+    "tls_warnings": tls_warnings,
 }
 
 

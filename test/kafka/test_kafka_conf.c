@@ -125,6 +125,8 @@ static void producer_defaults_are_idempotent_acks_all(void **state)
 	assert_string_equal(conf_value(conf, "enable.idempotence"), "true");
 	assert_string_equal(conf_value(conf, "acks"), "-1");
 	assert_string_equal(conf_value(conf, "message.timeout.ms"), "30000");
+	assert_string_equal(conf_value(conf, "enable.ssl.certificate.verification"), "true");
+	assert_string_equal(conf_value(conf, "ssl.endpoint.identification.algorithm"), "https");
 	rd_kafka_conf_destroy(conf);
 	ktest_conf_free(c);
 }
