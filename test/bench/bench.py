@@ -43,6 +43,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 TOKEN = "0b0e5c1e-6a3d-4f7b-9c2e-8d1f4a5b6c7d"
 TOPIC = "annexa.bench"
@@ -60,6 +61,8 @@ class Row:
         self.run, self.spool, self.records = run, spool, records
         self.wall = self.cpu = None
         self.rss = 0
+        self.rx = None  # bytes a record took at the receiver
+        self.agent = "annexa" in run  # counts toward the peak RSS target
         self.ok = False
         self.base_name, self.base = "-", None
         self.target = "-"
@@ -176,7 +179,8 @@ class Sink(LinePeer):
         return {words[i]: int(words[i + 1]) for i in range(0, len(words) - 1, 2)}
 
     def wait(self, n, timeout):
-        return self.parse(self.ask("wait %d %g" % (n, timeout), timeout + 10)).get("records", -1)
+        """The counters once n records arrived or timeout passed: {"records": R, "bytes": B, ...}."""
+        return self.parse(self.ask("wait %d %g" % (n, timeout), timeout + 10))
 
     def reset(self):
         self.ask("reset")
@@ -234,16 +238,17 @@ class Bench:
                           "ran once, as the binary is, and its spool column reads \"%s\"." % NO_SPOOL)
         return [None]
 
-    def config(self, name, source, output, spool):
+    def config(self, name, source, output, spool, sources=None):
+        """A config file: the agent section, a file source over source (or the
+        sections given), one output."""
         path = os.path.join(self.tmp, name + ".conf")
         agent = ["[agent]", "state_dir = %s/state-%s" % (self.tmp, name),
                  "dead_letter = %s/dead-%s.jsonl" % (self.tmp, name), "metrics_listen =", "log_level = info"]
         if spool:
             agent.append("spool = " + spool)
-        text = "\n".join(agent + ["", '[source "replay"]', "type = file", "path = " + source, "follow = false",
-                                  "", '[output "bench"]'] + output) + "\n"
+        sources = sources or ['[source "replay"]', "type = file", "path = " + source, "follow = false"]
         with open(path, "w") as f:
-            f.write(text)
+            f.write("\n".join(agent + [""] + sources + ["", '[output "bench"]'] + output) + "\n")
         return path
 
     # ---- runs ----
@@ -288,8 +293,9 @@ class Bench:
     def counted(self, sink, n):
         def check(row):
             got = sink.wait(n, 60)
-            if got != n:
-                row.ok, row.note = False, "receiver counted %d" % got
+            row.rx = got.get("bytes", 0) / n
+            if got.get("records") != n:
+                row.ok, row.note = False, "receiver counted %s" % got.get("records")
             sink.reset()
         return check
 
@@ -350,15 +356,16 @@ class Bench:
         result = self.log + ".rusage"
         t0 = time.monotonic()
         p = spawn([self.o.rsyslogd, "-n", "-f", conf, "-i", os.path.join(d, "pid")], self.log, result)
-        got = 0
-        while p.poll() is None and got < n and time.monotonic() - t0 < 600:
+        got = {}
+        while p.poll() is None and got.get("records", 0) < n and time.monotonic() - t0 < 600:
             got = sink.wait(n, 1)
         wall = time.monotonic() - t0
         p.terminate()
         _, _, cpu, rss = spawned(p, result)
-        fill(row, 0 if got == n else 1, wall, cpu, rss, self.log, "rsyslogd")
-        if got != n:
-            row.note = "receiver counted %d" % got
+        fill(row, 0 if got.get("records") == n else 1, wall, cpu, rss, self.log, "rsyslogd")
+        row.rx = got.get("bytes", 0) / n
+        if got.get("records") != n:
+            row.note = "receiver counted %s" % got.get("records")
         sink.reset()
         return row
 
@@ -435,6 +442,65 @@ class Bench:
                             self.counted(sink, self.o.records), one_core=True),
                  "yajl parse", self.parse_cpu_m)
 
+    def run_tenants(self, modes):
+        """One agent, T o365 sources (every content type) against the emulator's
+        T tenants, a day of data each, forwarding to the syslog sink; timed until
+        the sink counted every distinct record the emulator holds."""
+        sys.path.insert(0, os.path.join(ROOT, "test", "sources"))
+        from m365test import CLIENT_ID, SECRET, Emulator
+        secret = os.path.join(self.tmp, "client.secret")
+        with open(secret, "w") as f:
+            f.write(SECRET + "\n")
+        sink = self.sink("syslog")
+        for t in [int(x) for x in self.o.tenants.split(",") if x]:
+            emu = Emulator(ROOT, tenants=t, days=1, seed=2026, records_per_hour=self.o.tenant_rate)
+            try:
+                want = len(emu.call("ids?which=available")["ids"])
+                sources = []
+                for i, tenant in enumerate(emu.ready["tenants"]):
+                    sources += ['[source "t%02d"]' % i, "type = o365", "tenant_id = " + tenant["id"],
+                                "client_id = " + CLIENT_ID, "client_secret_file = " + secret,
+                                "login_url = " + emu.url, "api_url = " + emu.url, "graph_url = " + emu.url,
+                                "content_types = " + CONTENT_TYPES, "backfill = 24h", ""]
+                conf = self.config("tenants", None, self.syslog_output(sink.port), modes[0], sources)
+                self.add(self.tenants_run(t, conf, want, sink, emu, modes[0]), "yajl parse", self.parse_cpu_m)
+            finally:
+                emu.stop()
+                shutil.rmtree(os.path.join(self.tmp, "state-tenants"), ignore_errors=True)
+                sink.reset()
+
+    def tenants_run(self, t, conf, want, sink, emu, spool):
+        row = Row("tenants: %d × 5 content types, o365 → syslog" % t, spool or NO_SPOOL, want)
+        row.agent = True
+        result = self.log + ".rusage"
+        t0 = time.monotonic()
+        p = spawn([self.o.annexa, "run", "-c", conf], self.log, result, timeout=3600)
+        got, last, progress = {}, -1, t0
+        while p.poll() is None and got.get("records", 0) < want and time.monotonic() - progress < 60:
+            got = sink.wait(want, 2)
+            if got.get("records", 0) != last:
+                last, progress = got.get("records", 0), time.monotonic()
+        wall = time.monotonic() - t0
+        p.terminate()
+        rc, _, cpu, rss = spawned(p, result)
+        fill(row, 0 if got.get("records", 0) >= want else 1, wall, cpu, rss, self.log, row.run)
+        row.records = got.get("records", 0) or want
+        row.rx = got.get("bytes", 0) / max(got.get("records", 0), 1)
+        if not row.ok:
+            row.note = "receiver counted %s of %d (exit %d)" % (got.get("records"), want, rc)
+        stats = emu.stats()
+        by_tenant = stats["requests"]["by_tenant"]  # tenant -> route -> status -> count
+        per_min = [sum(sum(st.values()) for route, st in routes.items() if not route.startswith("token"))
+                   for tenant, routes in by_tenant.items() if tenant != "-"]
+        if per_min and wall:
+            self.notes.append("tenants: %d tenant%s drained %d records in %.1f s; Management API requests per "
+                              "tenant and minute over the drain: mean %.0f, max %.0f (Microsoft allows 2,000; the "
+                              "emulator throttled %d)"
+                              % (t, "" if t == 1 else "s", got.get("records", 0), wall,
+                                 sum(per_min) / len(per_min) * 60 / wall, max(per_min) * 60 / wall,
+                                 sum(stats["throttled"].values())))
+        return row
+
     # ---- the table ----
 
     def table(self):
@@ -446,22 +512,24 @@ class Bench:
                "input: %d generated records, %.1f MB (%.0f B/record), seed %d, made in %.1f s; best of %d run%s"
                % (o.records, self.input_bytes / 1e6, self.input_bytes / o.records, o.seed, self.gen_s, o.runs,
                   "" if o.runs == 1 else "s"), "",
-               "| run | spool | records | wall s | records/s | CPU s/M | peak RSS MiB | baseline | × baseline | target |",
-               "|---|---|--:|--:|--:|--:|--:|---|--:|---|"]
+               "| run | spool | records | wall s | records/s | CPU s/M | peak RSS MiB | B/record at receiver "
+               "| baseline | × baseline | target |",
+               "|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|"]
         for r in self.rows:
             if r.ok:
                 ratio = "%.2f×" % (r.cpu_m() / r.base) if r.base else "-"
                 cells = [r.run, r.spool, "%d" % r.records, "%.2f" % r.wall, "%.0f" % r.rate(), "%.2f" % r.cpu_m(),
-                         "%.1f" % (r.rss / 1024), r.base_name, ratio, r.target]
+                         "%.1f" % (r.rss / 1024), "%.0f" % r.rx if r.rx else "-", r.base_name, ratio, r.target]
             else:
-                cells = [r.run, r.spool, "%d" % r.records, "FAILED: " + r.note] + [""] * 5 + [r.target]
+                cells = [r.run, r.spool, "%d" % r.records, "FAILED: " + r.note] + [""] * 6 + [r.target]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
         out += ["- " + n for n in self.notes + self.summary()]
         out += ["", "CPU s/M: user+sys CPU seconds of the measured process per million records (every thread);",
                 "× baseline: CPU s/M over the baseline's, both measured in this run; targets are issue 8's, shown,",
-                "not asserted; peak RSS: ru_maxrss; records/s: records over the wall time of the process (rsyslogd:",
-                "until the receiver counted the last record)."]
+                "not asserted; peak RSS: ru_maxrss; records/s: records over the wall time of the process (rsyslogd,",
+                "tenants: until the receiver counted the last record); B/record at receiver: syslog message or",
+                "inflated HEC body bytes per record."]
         if o.keep:
             out.append("kept: " + self.tmp)
         print("\n".join(out))
@@ -474,7 +542,7 @@ class Bench:
 
     def summary(self):
         lines = []
-        agent_rows = [r for r in self.rows if r.ok and "annexa" in r.run]
+        agent_rows = [r for r in self.rows if r.ok and r.agent]
         if agent_rows:
             worst = max(agent_rows, key=lambda r: r.rss)
             lines.append("peak RSS (target ≤ 32 MiB in every run): at most %.1f MiB (%s)" % (worst.rss / 1024, worst.run))
@@ -522,6 +590,7 @@ def machine():
     return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0, platform.release())
 
 
+CONTENT_TYPES = "Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All"
 SECTIONS = ("map", "syslog", "hec", "kafka", "memory", "cores", "tenants")
 
 
@@ -535,7 +604,8 @@ def parse_args(argv):
     p.add_argument("--mock-cluster", required=True, help="test/kafka's mock_cluster")
     p.add_argument("--kcat", default="kcat")
     p.add_argument("--rsyslogd", default="/usr/sbin/rsyslogd")
-    p.add_argument("--emulator", help="test/emulator/m365_emulator.py (for --tenants)")
+    p.add_argument("--tenant-rate", type=int, default=600,
+                   help="emulated records per hour, tenant and content type (default 600)")
     p.add_argument("--buildtype", default="unknown")
     p.add_argument("--records", type=int, default=1000000, help="records per run (default 1000000)")
     p.add_argument("--quick", action="store_true", help="100000 records, memory at 1x and 2x")
