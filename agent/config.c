@@ -221,7 +221,11 @@ static char *expand_env(const char *value, char *why, size_t why_len)
 {
 	size_t cap = strlen(value) + 1, len = 0;
 	char *out = malloc(cap);
-	for (const char *p = value; out && *p;) {
+	if (!out) {
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	for (const char *p = value; *p;) {
 		const char *piece = p;
 		size_t n = 1;
 		if (p[0] == '$' && p[1] == '$') {
@@ -254,12 +258,10 @@ static char *expand_env(const char *value, char *why, size_t why_len)
 		memcpy(out + len, piece, n);
 		len += n;
 	}
-	if (out)
-		out[len] = '\0';
+	out[len] = '\0';
 	return out;
 fail:
-	if (out)
-		explicit_bzero(out, len);
+	explicit_bzero(out, len);
 	free(out);
 	return NULL;
 }

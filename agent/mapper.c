@@ -384,7 +384,10 @@ static const unsigned *cached_candidates(struct ax_match_cache *c, const struct 
 	memcpy(rules, scratch, *n * sizeof(*rules));
 	free(slot->key);
 	free(slot->rules);
-	*slot = (struct cache_slot){ k, len, rules, *n };
+	slot->key = k; /* the slot owns them now; ax_match_cache_destroy frees them */
+	slot->key_len = len;
+	slot->rules = rules;
+	slot->count = *n;
 	return slot->rules;
 }
 

@@ -39,7 +39,7 @@ static const struct ax_output_ops *check(const char *path, const char *type, voi
 		snprintf(why, len, "plugin %s does not export %s (is it an annexa output module?)", path, AX_OUTPUT_PLUGIN_SYMBOL);
 	else if (ops->abi_version != AX_OUTPUT_ABI_VERSION)
 		snprintf(why, len, "plugin %s was built for output ABI %u; this annexa needs %u: rebuild it against this version's outputs/output.h",
-			 path, ops->abi_version, AX_OUTPUT_ABI_VERSION);
+			 path, ops->abi_version, (unsigned)AX_OUTPUT_ABI_VERSION);
 	else if (!ops->conf.name || strcmp(ops->conf.name, type) != 0)
 		snprintf(why, len, "plugin %s names its type '%s', not '%s'", path, ops->conf.name ? ops->conf.name : "(none)", type);
 	else if (!ops->conf.tables || !ops->create || !ops->send || !ops->destroy)
