@@ -487,7 +487,7 @@ static void test_reuse_sizes(void **state)
 	for (int round = 0; round < 3; round++) {
 		int n = snprintf(text, big + 128, "{\"Id\":\"big-%d\",\"Pad\":\"", round);
 		memset(text + n, 'p', big);
-		snprintf(text + n + big, 128, "\",\"Operation\":\"Op%d\",\"N\":[1,2,3]}", round);
+		snprintf(text + n + big, 128 - (size_t)n, "\",\"Operation\":\"Op%d\",\"N\":[1,2,3]}", round);
 		decode_ok(f, text);
 		char want[32];
 		snprintf(want, sizeof(want), "big-%d", round);
