@@ -88,7 +88,7 @@ void ax_api_req_init(struct ax_api_req *r, size_t max_body)
 void ax_api_req_finish(struct ax_api_req *r)
 {
 	ax_http_response_finish(&r->resp);
-	curl_slist_free_all(r->headers);
+	ax_http_header_list_free(r->headers); /* the bearer token */
 	free(r->url);
 	r->url = NULL;
 	r->headers = NULL;
@@ -246,7 +246,7 @@ static bool start(struct ax_api *api, struct ax_api_req *r, const char *bearer)
 	for (size_t i = 0; list && api->conf.headers && api->conf.headers[i]; i++) {
 		struct curl_slist *more = curl_slist_append(list, api->conf.headers[i]);
 		if (!more) {
-			curl_slist_free_all(list);
+			ax_http_header_list_free(list);
 			list = NULL;
 		}
 		list = more;
@@ -270,7 +270,7 @@ static void release(struct ax_api *api, struct ax_api_req *r)
 	api->idle[api->nidle++] = r->easy;
 	api->in_flight--;
 	r->easy = NULL;
-	curl_slist_free_all(r->headers);
+	ax_http_header_list_free(r->headers);
 	r->headers = NULL;
 }
 

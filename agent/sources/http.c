@@ -148,6 +148,13 @@ struct curl_slist *ax_http_header_list(const char *const *headers, const char *c
 	return list;
 }
 
+void ax_http_header_list_free(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 /* libcurl calls it a few times a second during a transfer. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {

@@ -53,6 +53,9 @@ ax_err ax_http_request(struct ax_http *h, const char *url, const char *const *he
 /* The pieces of ax_http_request, for requests run in parallel (curl multi).
  * headers: as above; NULL when allocation failed (and some were asked for). */
 struct curl_slist *ax_http_header_list(const char *const *headers, const char *content_type);
+/* Frees a list from ax_http_header_list, wiping each line first: one
+ * carries a bearer token. NULL-safe. */
+void ax_http_header_list_free(struct curl_slist *list);
 /* Resets easy and sets it up to run one request into resp. */
 void ax_http_setup(CURL *easy, const struct ax_http_options *opts, const char *url,
 		   struct curl_slist *headers, const char *body, size_t body_len,

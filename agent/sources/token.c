@@ -215,6 +215,7 @@ static bool store_token(struct ax_token_client *tc, yajl_val root)
 	if (!line)
 		return false;
 	snprintf(line, n, "Authorization: Bearer %s", token->u.string);
+	explicit_bzero(token->u.string, n - sizeof("Authorization: Bearer ")); /* yajl's copy */
 	ax_secret_free(tc->header);
 	tc->header = ax_secret_new(line, n - 1);
 	explicit_bzero(line, n);

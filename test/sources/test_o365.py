@@ -344,29 +344,57 @@ def national_cloud(annexa, root, tmp):
         emu.stop()
 
 
+HEC_TOKEN = "5f0b4c1e-annexa-hec-token-9d3a"
+
+
+def hec_receiver(root, tmp):
+    """The HEC receiver of test/hec on a free port; (process, URL, its events file)."""
+    d = os.path.join(tmp, "hec")
+    os.makedirs(d)
+    port_file = os.path.join(d, "port")
+    proc = subprocess.Popen([sys.executable, os.path.join(root, "test", "hec", "hec_receiver.py"), "--token", HEC_TOKEN,
+                             "--out", os.path.join(d, "events.jsonl"), "--log", os.path.join(d, "log.jsonl"),
+                             "--port-file", port_file], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 20, 0.05)
+    with open(port_file) as f:
+        return proc, "http://127.0.0.1:%s" % f.read().strip(), os.path.join(d, "events.jsonl")
+
+
 def no_secrets(annexa, root, tmp):
-    """The client secret and the bearer tokens never appear in what the agent writes."""
+    """The client secret, the bearer tokens and the HEC token never appear in
+    anything the agent writes: its log, its outputs, the dead-letter file,
+    state_dir, nor what check-config prints."""
     emu = Emulator(root, days=0.1, records_per_hour=300, content_types="Audit.Exchange", error_rate=0.1,
                    token_lifetime=2)
+    hec, url, events = hec_receiver(root, tmp)
     try:
+        token_file = os.path.join(tmp, "hec.token")
+        with open(os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(HEC_TOKEN + "\n")
+        conf = agent_conf(tmp, source_conf(emu)) + \
+            '\n[output "siem"]\ntype = splunk_hec\nurl = %s\ntoken_file = %s\n' % (url, token_file)
         emu.faults({"match": "POST .*/token", "status": 503, "count": 1})
-        agent = Agent(annexa, tmp, agent_conf(tmp, source_conf(emu)))
+        agent = Agent(annexa, tmp, conf)
         expect_exactly_once(emu, tmp, ["Audit.Exchange"], 60, "secrets")
+        check(wait_for(lambda: len(read_jsonl(events)) >= len(audit_ids(tmp)) > 0, 30, 0.2),
+              "the HEC receiver got the records, so the token was used")
         emu.call("tokens", {"revoke": True})
         time.sleep(2.5)
         finish_agent(agent, "secrets")
+        checked = subprocess.run([annexa, "check-config", "-c", agent.conf], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=dict(os.environ, ANNEXA_TEST_SECRET=SECRET)).stdout
         written = [agent.err_path] + glob.glob(os.path.join(tmp, "*.jsonl")) + \
             glob.glob(os.path.join(tmp, "state", "**", "*"), recursive=True)
         leaks = []
-        for path in written:
-            if os.path.isfile(path):
-                with open(path, "rb") as f:
-                    data = f.read()
-                if SECRET.encode() in data or b"Bearer" in data or b"eyJhbGciOiJIUzI1NiIs" in data:
-                    leaks.append(path)
+        for path in written + ["check-config"]:
+            data = checked if path == "check-config" else open(path, "rb").read() if os.path.isfile(path) else b""
+            if any(s in data for s in (SECRET.encode(), HEC_TOKEN.encode(), b"Bearer", b"eyJhbGciOiJIUzI1NiIs")):
+                leaks.append(path)
         check(not leaks, "a secret or a token in %s" % leaks)
         check(len(written) > 5, "the state files were looked at too: %s" % written)
     finally:
+        hec.terminate()
+        hec.wait(10)
         emu.stop()
 
 
