@@ -23,6 +23,7 @@ build=$1
 out=$2
 
 if [ ! -e "$build" ]; then
+	mkdir -p "$(dirname "$build")"
 	meson setup "$build" "$src" --prefix=/usr --buildtype=release -Dtests=false \
 		-Dsystemd_unit_dir=/lib/systemd/system >"$build.setup.log" 2>&1 || {
 		cat "$build.setup.log" >&2

@@ -6,12 +6,15 @@ option tables (`annexa options --format json`).
 
 usage: gen_man.py ANNEXA OUT"""
 import json
+import os
 import re
 import subprocess
 import sys
 
 def run(*argv):
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    # ANNEXA_ALLOW_ROOT: a build as root still reads `annexa run --help`.
+    env = dict(os.environ, ANNEXA_ALLOW_ROOT="1")
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -145,6 +148,10 @@ def page(annexa):
         ".SH SIGNALS",
         ".TP", ".BR SIGTERM \", \" SIGINT",
         esc("annexa run stops reading, delivers what it read within shutdown_timeout, and exits 0."),
+        ".TP", ".B SIGHUP",
+        esc("annexa run reads its config again: a valid one replaces the running sources and outputs "
+            "(what is spooled stays, sources resume from their checkpoints); an invalid one is refused "
+            "and the running one stays."),
         ".SH CONFIGURATION",
         esc("One INI file, by default /etc/annexa/annexa.conf: one [agent] section, any number of "
             "[source \"NAME\"] and [output \"NAME\"] sections, each with a type. Comments start "

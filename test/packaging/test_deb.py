@@ -151,6 +151,7 @@ def test_extracted(deb, root, tmp):
 def test_install(deb, root, tmp):
     """dpkg -i for real (CI only: it changes the machine)."""
     check(run(["dpkg", "-s", "annexa"]).returncode != 0, "annexa is not installed before the test")
+    check(not os.path.exists("/var/lib/annexa"), "no /var/lib/annexa is left from an earlier install or run as root")
     p = run(["dpkg", "-i", deb])
     if not check(p.returncode == 0, "dpkg -i installs the package: %s%s" % (p.stdout, p.stderr)):
         return

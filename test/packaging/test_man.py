@@ -42,6 +42,7 @@ def main():
     for c in commands:
         check(re.search(r"^\s+%s(\s|$)" % re.escape(c), text, re.M) is not None, "command %s is on the page" % c)
     check("annexa map [--dead-letter FILE]" in flat, "the synopsis of map comes from its usage line")
+    check("annexa run -c FILE" in flat, "the synopsis of run comes from its usage line (also when built as root)")
     for code in ("0", "1", "2"):
         check(re.search(r"^\s+%s\s+\S" % code, text, re.M) is not None, "exit code %s is described" % code)
     tables = json.loads(subprocess.run([annexa, "options", "--format", "json"], capture_output=True,
