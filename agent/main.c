@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,6 +52,15 @@ static int check_root(int *argc, char **argv)
 	return AX_EXIT_OK;
 }
 
+/* A core dump of `annexa run` would hold its secrets in the clear: none
+ * is written (the hard limit too, so nothing below raises it again). */
+static void no_core_dumps(void)
+{
+	const struct rlimit none = { 0, 0 };
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		fprintf(stderr, "annexa: warning: cannot turn core dumps off; one would hold secrets\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -79,6 +89,7 @@ int main(int argc, char **argv)
 		int rc = check_root(&argc, argv);
 		if (rc != AX_EXIT_OK)
 			return rc;
+		no_core_dumps();
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from axtest import check, finish, write_config
+from axtest import check, finish, wait_for, write_config
 
 SECRET = "privileges-test-token-0b7d"
 NOBODY = 65534
@@ -86,6 +86,31 @@ def test_modes(annexa, tmp):
     check_private(tmp, "replay")
 
 
+def test_no_core_dumps(annexa, tmp):
+    """A running agent may write no core dump: it would hold the secrets."""
+    records = os.path.join(tmp, "in.jsonl")
+    open(records, "w").close()
+    conf = write_config(os.path.join(tmp, "follow.conf"), (
+        "[agent]\nstate_dir = %s/state\ndead_letter = %s/dead.jsonl\n\n"
+        '[source "tail"]\ntype = file\npath = %s\nfollow = true\n\n'
+        '[output "out"]\ntype = file\npath = %s/out.jsonl\n' % (tmp, tmp, records, tmp)))
+    p = subprocess.Popen([annexa, "run", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, ANNEXA_ALLOW_ROOT="1"))
+    def core():
+        try:
+            with open("/proc/%d/limits" % p.pid) as f:
+                return [line.split()[4:6] for line in f if line.startswith("Max core file size")]
+        except OSError:
+            return None
+    try:
+        wait_for(lambda: core() == [["0", "0"]] or p.poll() is not None, 10)
+        check(p.poll() is None and core() == [["0", "0"]],
+              "annexa run: core dumps off, hard limit too: %s (exit %s)" % (core(), p.poll()))
+    finally:
+        p.terminate()
+        p.wait(30)
+
+
 def test_ordinary_user(annexa, tmp):
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or not setpriv:
@@ -140,7 +165,7 @@ def test_secret_files(annexa, tmp):
 
 def main():
     annexa = sys.argv[1]
-    for test in (test_root, test_modes, test_ordinary_user, test_secret_files):
+    for test in (test_root, test_modes, test_no_core_dumps, test_ordinary_user, test_secret_files):
         with tempfile.TemporaryDirectory(prefix="annexa-priv-") as tmp:
             test(annexa, tmp)
     finish("privileges")
