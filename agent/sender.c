@@ -114,5 +114,6 @@ void ax_sender_join(struct ax_sender *s)
 
 bool ax_sender_settled(struct ax_sender *s)
 {
-	return atomic_load(&s->state) != AX_SENDER_RUNNING || ax_spool_caught_up(s->reader);
+	/* no reader: never started (the run failed to set up) or already joined */
+	return !s->reader || atomic_load(&s->state) != AX_SENDER_RUNNING || ax_spool_caught_up(s->reader);
 }

@@ -174,6 +174,20 @@ def test_delivery(annexa, tmp, plugins):
     check(rc == 1 and "output failed" in err, "a fatal output fails the replay: %d %s" % (rc, err[-500:]))
 
 
+def test_source_cannot_start(annexa, tmp):
+    """A source that cannot start fails the run cleanly (exit 1, saying why), whether it follows or not."""
+    for follow in ("false", "true"):
+        conf = write_config(os.path.join(tmp, "nosrc.conf"),
+                            '[agent]\nstate_dir = %s/nosrc-state\ndead_letter = %s/nosrc-dl.jsonl\n'
+                            '[source "gone"]\ntype = file\npath = %s/no-such.jsonl\nfollow = %s\n\n'
+                            '[output "o"]\ntype = file\npath = %s/nosrc-out.jsonl\n' % (tmp, tmp, tmp, follow, tmp))
+        p = subprocess.run([annexa, "run", "-c", conf], stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 1 and "no such file" in err,
+              "follow = %s: a missing source file ends the run with 1 (no crash), saying why: %d %s"
+              % (follow, p.returncode, err[-400:]))
+
+
 def main():
     annexa, root, plugins = sys.argv[1:4]
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,6 +196,7 @@ def main():
         test_follow(annexa, tmp)
         test_plugins(annexa, tmp, plugins)
         test_delivery(annexa, tmp, plugins)
+        test_source_cannot_start(annexa, tmp)
     finish("run")
 
 
