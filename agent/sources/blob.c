@@ -14,6 +14,8 @@ struct split {
 	struct ax_blob *b;
 	const struct ax_blob_spec *spec;
 	const char *body;
+	size_t len;
+	bool completing;      /* in yajl_complete_parse: the whole body is consumed */
 	yajl_handle yajl;
 	int depth;
 	int elem_depth;       /* depth inside the records array; 0: not in it */
@@ -25,9 +27,12 @@ struct split {
 	ax_err err;
 };
 
+/* Where yajl is in the body. yajl_complete_parse parses a buffer of its
+ * own (a blank), so what it emits then (a number the body ends with)
+ * ends at the body's end, not at its count. */
 static size_t consumed(const struct split *s)
 {
-	return yajl_get_bytes_consumed(s->yajl);
+	return s->completing ? s->len : yajl_get_bytes_consumed(s->yajl);
 }
 
 /* Skips what yajl's lexer skips between values (it takes \v and \f for
@@ -259,8 +264,10 @@ static void yajl_reason(struct split *s, const char *body, size_t len)
 static ax_err parse(struct split *s, const char *body, size_t len)
 {
 	yajl_status st = yajl_parse(s->yajl, (const unsigned char *)body, len);
-	if (st == yajl_status_ok)
+	if (st == yajl_status_ok) {
+		s->completing = true;
 		st = yajl_complete_parse(s->yajl);
+	}
 	if (s->err)
 		return s->err;
 	if (st == yajl_status_ok && s->spec->envelope && !s->records_seen)
@@ -277,7 +284,7 @@ static ax_err parse(struct split *s, const char *body, size_t len)
 ax_err ax_blob_split(struct ax_blob *b, const struct ax_blob_spec *spec, const char *body, size_t len)
 {
 	reset(b);
-	struct split s = { .b = b, .spec = spec, .body = body };
+	struct split s = { .b = b, .spec = spec, .body = body, .len = len };
 	s.yajl = yajl_alloc(&callbacks, NULL, &s);
 	if (!s.yajl)
 		return AX_ERR_NOMEM;
