@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "outputs/output.h"
 #include "secret.h"
 #include "sources/source.h"
@@ -47,6 +48,11 @@ const struct ax_option ax_agent_options[] = {
 	  "Directory searched for external output modules (shared objects)." },
 	{ "metrics_listen", AX_OPT_STRING, "127.0.0.1:9469", 0, AGENT(metrics_listen), 0, 0, NULL,
 	  "Address of the Prometheus /metrics and /health endpoint; empty turns it off." },
+	{ "health_output_failing", AX_OPT_DURATION, "5m", 0, AGENT(health_output_failing), 1000, 604800000, NULL,
+	  "/health answers 503 once an output has failed to deliver for this long (at once when it failed for good)." },
+	{ "health_source_silent", AX_OPT_DURATION, "15m", 0, AGENT(health_source_silent), 1000, 604800000, NULL,
+	  "/health answers 503 once a Microsoft 365 source (one of its content types or Graph lists) has not "
+	  "completed a pull for this long, or for 3 of its poll_interval when that is longer." },
 	{ "log_level", AX_OPT_ENUM, "info", 0, AGENT(log_level), 0, 0, log_level_values,
 	  "Least severe log message written to stderr." },
 	{ "shutdown_timeout", AX_OPT_DURATION, "30s", 0, AGENT(shutdown_timeout), 0, 86400000, NULL,
@@ -512,6 +518,19 @@ static void load_named_section(const char *path, const struct raw_section *sec, 
 static const struct section_family source_family = { "source", ax_source_kind_find, ax_source_kind_names };
 static const struct section_family output_family = { "output", ax_output_kind_find, ax_output_kind_names };
 
+/* metrics_listen is bound at startup; check-config already tells a malformed one. */
+static void check_metrics_listen(const struct ax_config *cfg, const struct raw_section *sec, struct ax_diag *diag)
+{
+	char why[160];
+	if (ax_metrics_listen_valid(cfg->agent.metrics_listen, why, sizeof(why)))
+		return;
+	int line = sec->line;
+	for (size_t i = 0; i < sec->count; i++)
+		if (strcmp(sec->entries[i].key, "metrics_listen") == 0)
+			line = sec->entries[i].line;
+	ax_diag_add(diag, cfg->path, line, "metrics_listen: %s", why);
+}
+
 static void load_section(struct ax_config *cfg, const struct raw_section *sec, bool *agent_seen,
 			 struct ax_diag *diag)
 {
@@ -525,6 +544,8 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 			ax_diag_add(diag, cfg->path, sec->line, "[agent] is defined twice");
 		else
 			apply_section(cfg->path, sec, SIZE_MAX, agent_tables, &cfg->agent, "[agent]", diag);
+		if (!*agent_seen)
+			check_metrics_listen(cfg, sec, diag);
 		*agent_seen = true;
 	} else if (strcmp(word, "source") == 0 && name[0]) {
 		load_named_section(cfg->path, sec, name, &source_family, NULL, cfg->agent.strict_permissions,

@@ -38,6 +38,8 @@ struct ax_agent_conf {
 	struct ax_strlist mapping_files;
 	char *plugin_dir;
 	char *metrics_listen;
+	int64_t health_output_failing; /* ms */
+	int64_t health_source_silent;  /* ms */
 	int log_level; /* enum ax_log_level */
 	int64_t shutdown_timeout;
 	uint64_t max_record_size;

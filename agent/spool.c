@@ -790,6 +790,7 @@ void ax_spool_get_stats(struct ax_spool *sp, struct ax_spool_stats *st)
 	pthread_mutex_lock(&sp->lock);
 	*st = sp->stats;
 	st->bytes = sp->bytes;
+	st->segments = sp->nsegs; /* remove_delivered_tail may have removed the last */
 	pthread_mutex_unlock(&sp->lock);
 }
 

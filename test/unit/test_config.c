@@ -205,7 +205,8 @@ struct error_case {
 static const struct error_case errors[] = {
 	{ "[agent]\nstate_dirr = /x\n" OUTPUT_FILE, 2,
 	  "unknown key 'state_dirr' in [agent]; valid keys: state_dir, spool, spool_max_size, spool_fsync, "
-	  "spool_compress, spool_full, dead_letter, mapping_files, plugin_dir, metrics_listen, log_level, "
+	  "spool_compress, spool_full, dead_letter, mapping_files, plugin_dir, metrics_listen, health_output_failing, "
+	  "health_source_silent, log_level, "
 	  "shutdown_timeout, max_record_size, max_depth, host, strict_permissions" },
 	{ OUTPUT_FILE "paht = /tmp/x\n", 3,
 	  "unknown key 'paht' in [output \"debug\"]; valid keys: type, match.min_severity, "
