@@ -18,6 +18,7 @@ void ax_batch_builder_finish(struct ax_batch_builder *b)
 	free(b->records);
 	free(b->offsets);
 	free(b->controls);
+	free(b->control_offs);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -45,9 +46,13 @@ static ax_err grow(struct ax_batch_builder *b, size_t ncontrols)
 	if (b->ncontrols + ncontrols > b->controls_cap) {
 		size_t cap = (b->ncontrols + ncontrols) * 2;
 		const char **c = realloc(b->controls, cap * sizeof(*c));
-		if (!c)
+		if (c)
+			b->controls = c;
+		size_t *o = realloc(b->control_offs, cap * sizeof(*o));
+		if (o)
+			b->control_offs = o;
+		if (!c || !o)
 			return AX_ERR_NOMEM;
-		b->controls = c;
 		b->controls_cap = cap;
 	}
 	return AX_OK;
@@ -71,6 +76,8 @@ ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *
 		lens[i] = i == S_JSON ? r->len : strings[i] ? strlen(strings[i]) : 0;
 		total += lens[i] + 1;
 	}
+	for (size_t k = 0; k < r->ncontrols; k++)
+		total += strlen(r->controls[k]) + 1;
 	err = ax_buf_reserve(&b->data, total);
 	if (err)
 		return err;
@@ -81,11 +88,16 @@ ax_err ax_batch_builder_add(struct ax_batch_builder *b, const struct ax_record *
 		b->data.data[b->data.len + lens[i]] = '\0';
 		b->data.len += lens[i] + 1;
 	}
-	/* Control ids point into the catalog, which outlives every batch. */
+	/* Control ids are copied too: they may point into the catalog, but
+	 * a record read back from the spool has them in the reader's frame
+	 * buffer, which the next frame overwrites while the batch still fills. */
 	off[S_CONTROLS] = b->ncontrols;
-	if (r->ncontrols)
-		memcpy(b->controls + b->ncontrols, r->controls, r->ncontrols * sizeof(*b->controls));
-	b->ncontrols += r->ncontrols;
+	for (size_t k = 0; k < r->ncontrols; k++) {
+		size_t n = strlen(r->controls[k]) + 1;
+		b->control_offs[b->ncontrols++] = b->data.len;
+		memcpy(b->data.data + b->data.len, r->controls[k], n);
+		b->data.len += n;
+	}
 	b->records[b->count] = *r;
 	b->count++;
 	return AX_OK;
@@ -109,8 +121,10 @@ void ax_batch_builder_seal(struct ax_batch_builder *b, struct ax_batch *out)
 		r->source = d + off[S_SOURCE];
 		r->content_type = d + off[S_CTYPE];
 		r->tenant = d + off[S_TENANT];
-		r->controls = b->controls + off[S_CONTROLS];
+		r->controls = r->ncontrols ? b->controls + off[S_CONTROLS] : NULL;
 	}
+	for (size_t k = 0; k < b->ncontrols; k++)
+		b->controls[k] = b->data.data + b->control_offs[k];
 	out->records = b->records;
 	out->count = b->count;
 }

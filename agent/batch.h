@@ -17,7 +17,8 @@ struct ax_batch_builder {
 	struct ax_buf data;
 	struct ax_record *records;
 	size_t *offsets; /* AX_BATCH_STRINGS offsets per record into data */
-	const char **controls;
+	const char **controls; /* set by seal, from control_offs */
+	size_t *control_offs;  /* where each control id is in data */
 	size_t count, cap;
 	size_t ncontrols, controls_cap;
 };

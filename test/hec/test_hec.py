@@ -96,10 +96,11 @@ def config(tmp, name, url, records, output="", agent="shutdown_timeout = 10s\n",
         token_file = os.path.join(tmp, "token")
         with open(token_file, "w") as f:
             f.write(TOKEN + "\n")
-    text = ("[agent]\ndead_letter = %s/%s-dl.jsonl\n%s\n"
+    # each run its own state_dir: runs replaying the same file must not resume from each other
+    text = ("[agent]\nstate_dir = %s/%s-state\ndead_letter = %s/%s-dl.jsonl\n%s\n"
             '[source "replay"]\ntype = file\npath = %s\n\n'
             '[output "splunk"]\ntype = splunk_hec\nurl = %s\ntoken_file = %s\n%s'
-            % (tmp, name, agent, src, url, token_file, output))
+            % (tmp, name, tmp, name, agent, src, url, token_file, output))
     return write_config(os.path.join(tmp, name + ".conf"), text)
 
 

@@ -409,7 +409,9 @@ def make_input(root, tmp):
 
 
 def agent_config(tmp, name, source, output_keys, shutdown="10s"):
-    text = "[agent]\ndead_letter = %s/%s.dead.jsonl\nshutdown_timeout = %s\n\n" % (tmp, name, shutdown)
+    # each run its own state_dir: runs replaying the same file must not resume from each other
+    text = "[agent]\nstate_dir = %s/%s.state\ndead_letter = %s/%s.dead.jsonl\nshutdown_timeout = %s\n\n" % (
+        tmp, name, tmp, name, shutdown)
     text += '[source "replay"]\ntype = file\npath = %s\n\n' % source
     text += '[output "%s"]\ntype = syslog\napp_name = %s\n' % (name, name)
     text += "".join("%s = %s\n" % kv for kv in output_keys.items())
