@@ -30,6 +30,7 @@
 #include "config.h"
 #include "deadletter.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "queue.h"
 #include "route.h"
@@ -52,6 +53,7 @@ struct run_source {
 	atomic_bool finished; /* run() returned */
 	bool replay_done;     /* ... and said it read everything */
 	struct ax_pipeline_counts counts;
+	struct ax_metrics_source *metrics;
 };
 
 struct run {
@@ -177,6 +179,7 @@ static int create_sources(struct run *r)
 		if (!s->src)
 			return AX_EXIT_FAILURE;
 		atomic_init(&s->finished, false);
+		s->metrics = ax_metrics_source(sec->name);
 		r->replay = r->replay && ops->finite(s->src);
 		r->nsources++;
 	}
@@ -200,6 +203,7 @@ static int create_outputs(struct run *r)
 			return AX_EXIT_FAILURE;
 		ax_delivery_init(&r->senders[i].delivery, r->outputs[i], sec->conf, &r->dl, NULL,
 				 r->cfg->agent.max_record_size);
+		r->senders[i].delivery.metrics = ax_metrics_output(sec->name);
 		r->noutputs++;
 	}
 	return AX_EXIT_OK;
@@ -240,22 +244,30 @@ static int open_spool(struct run *r)
 {
 	const struct ax_agent_conf *agent = &r->cfg->agent;
 	const char **names = calloc(r->noutputs + 1, sizeof(*names));
+	struct ax_metrics_output **metrics = calloc(r->noutputs + 1, sizeof(*metrics));
 	char dir[4096];
-	if (!names)
+	if (!names || !metrics) {
+		free(names);
+		free(metrics);
 		return AX_EXIT_FAILURE;
-	for (size_t i = 0; i < r->noutputs; i++)
+	}
+	for (size_t i = 0; i < r->noutputs; i++) {
 		names[i] = r->outputs[i]->name;
+		metrics[i] = r->senders[i].delivery.metrics;
+	}
 	snprintf(dir, sizeof(dir), "%s/spool", agent->state_dir);
 	struct ax_spool_conf conf = {
 		.dir = agent->spool == AX_SPOOL_DISK ? dir : NULL, .max_size = agent->spool_max_size,
 		.drop_oldest = agent->spool_full == AX_SPOOL_DROP_OLDEST, .stall_ms = SPOOL_STALL_MS,
 		.fsync = agent->spool_fsync,
 		.compress_level = (int)agent->spool_compress, .max_record = agent->max_record_size,
-		.outputs = names, .noutputs = r->noutputs,
+		.outputs = names, .noutputs = r->noutputs, .metrics = metrics,
 	};
 	ax_err err;
 	r->spool = ax_spool_open(&conf, &err);
 	free(names);
+	free(metrics);
+	ax_metrics_set_spool(r->spool, agent->spool_max_size);
 	if (!r->spool)
 		ax_error("run", "cannot open the spool in %s: %s", conf.dir ? conf.dir : "memory", ax_strerror(err));
 	return r->spool ? AX_EXIT_OK : AX_EXIT_FAILURE;
@@ -272,6 +284,10 @@ static int setup(struct run *r, struct ax_config *cfg, struct ax_rules *rules)
 	r->host = ax_host_name(NULL);
 	if ((rc = lock_state_dir(r)))
 		return rc;
+	/* after the lock: a second instance refused says only that */
+	ax_metrics_begin_run(&(struct ax_health_conf){ .output_failing_ms = agent->health_output_failing,
+						       .source_silent_ms = agent->health_source_silent });
+	ax_metrics_serve(agent->metrics_listen);
 	if (ax_deadletter_open(&r->dl, agent->dead_letter[0] ? agent->dead_letter : NULL)) {
 		ax_error("run", "cannot open the dead-letter file %s (set [agent] dead_letter to a writable path)",
 			 agent->dead_letter);
@@ -332,9 +348,12 @@ static struct run_source *source_of(struct run *r, const struct ax_unit *u)
 static void consume(struct run *r, struct ax_unit *u)
 {
 	struct ax_origin origin = u->origin;
+	struct run_source *s = source_of(r, u);
+	uint64_t in = s->counts.records, dead = s->counts.dead_lettered;
 	origin.host = r->host;
 	origin.version = AX_VERSION;
-	ax_pipeline_consume(&r->pipeline, u, &origin, &source_of(r, u)->counts);
+	ax_pipeline_consume(&r->pipeline, u, &origin, &s->counts);
+	ax_metrics_source_records(s->metrics, s->counts.records - in, s->counts.dead_lettered - dead);
 }
 
 static int start_senders(struct run *r)
@@ -495,6 +514,7 @@ static void cleanup(struct run *r, bool last)
 	free(r->sources);
 	free(r->outputs);
 	free(r->senders);
+	ax_metrics_set_spool(NULL, 0);
 	ax_spool_close(r->spool);
 	ax_pipeline_finish(&r->pipeline);
 	ax_deadletter_close(&r->dl);
@@ -551,5 +571,6 @@ int ax_cmd_run(int argc, char **argv)
 		return rc;
 	while (run_config(path, &cfg, &rules, &rc))
 		ax_info("run", "configuration reloaded from %s", path);
+	ax_metrics_shutdown();
 	return rc;
 }

@@ -70,6 +70,7 @@ static void dead_letter(struct ax_delivery *d, const struct ax_record *r, const 
 	if (ax_deadletter_write(d->dead_letter, &rec))
 		ax_error(d->out->name, "cannot write record %s to the dead-letter file", r->id);
 	d->dead_lettered++;
+	ax_metrics_output_dead_lettered(d->metrics, 1);
 }
 
 /* Dead-letters the rejected records; the others stay pending. */
@@ -109,6 +110,7 @@ static bool attempt(struct ax_delivery *d, struct ax_batch *b, int64_t *retry_af
 	switch (res.status) {
 	case AX_OUT_OK:
 		d->delivered += b->count;
+		ax_metrics_output_delivered(d->metrics, b->count);
 		b->count = 0;
 		return true;
 	case AX_OUT_REJECT:
@@ -126,6 +128,7 @@ static bool attempt(struct ax_delivery *d, struct ax_batch *b, int64_t *retry_af
 		break;
 	}
 	snprintf(d->last_error, sizeof(d->last_error), "%s", res.message);
+	ax_metrics_output_failed(d->metrics, res.status == AX_OUT_FATAL, d->last_error);
 	return false;
 }
 
@@ -141,6 +144,7 @@ enum ax_delivery_state ax_delivery_send(struct ax_delivery *d, int64_t patience_
 		if (attempt(d, &b, &retry_after)) {
 			d->attempts = 0;
 			d->state = AX_DELIVERY_OK;
+			ax_metrics_output_ok(d->metrics);
 			ax_batch_builder_clear(&d->batch);
 			return d->state;
 		}
@@ -152,6 +156,7 @@ enum ax_delivery_state ax_delivery_send(struct ax_delivery *d, int64_t patience_
 			d->state = AX_DELIVERY_FAILING;
 			return d->state;
 		}
+		ax_metrics_output_retry(d->metrics);
 		nap(d, wait);
 	}
 }

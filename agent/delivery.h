@@ -14,6 +14,7 @@
 
 #include "batch.h"
 #include "deadletter.h"
+#include "metrics.h"
 #include "outputs/output.h"
 
 #define AX_DELIVERY_BATCH_RECORDS 500
@@ -37,6 +38,7 @@ struct ax_delivery {
 	unsigned attempts;        /* failed sends of the pending batch */
 	uint64_t delivered, dead_lettered, routed;
 	char last_error[256];
+	struct ax_metrics_output *metrics; /* may be NULL */
 };
 
 void ax_delivery_init(struct ax_delivery *d, struct ax_output *out,

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "spool_codec.h"
 
 #define FRAME_TARGET (256u << 10)  /* raw bytes a frame collects before it is written */
@@ -37,6 +38,7 @@ struct cursor {
 	struct ax_spool_pos pos; /* committed */
 	int64_t progress_ms;     /* when it last moved (monotonic) */
 	uint64_t dropped;        /* by drop_oldest before it was committed */
+	struct ax_metrics_output *metrics;
 };
 
 struct ax_spool {
@@ -409,6 +411,7 @@ static ax_err init_cursors(struct ax_spool *sp)
 		return AX_ERR_NOMEM;
 	for (size_t i = 0; i < sp->conf.noutputs; i++) {
 		sp->cursors[i].progress_ms = now_ms();
+		sp->cursors[i].metrics = sp->conf.metrics ? sp->conf.metrics[i] : NULL;
 		if (!(sp->cursors[i].name = strdup(sp->conf.outputs[i])))
 			return AX_ERR_NOMEM;
 	}
@@ -444,6 +447,7 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 	sp->conf.outputs = conf->outputs; /* read by init_cursors only */
 	*err = init_cursors(sp);
 	sp->conf.outputs = NULL;
+	sp->conf.metrics = NULL;
 	if (!*err && conf->dir) {
 		sp->dir = strdup(conf->dir);
 		*err = !sp->dir ? AX_ERR_NOMEM : make_dir(sp->dir);
@@ -512,6 +516,7 @@ static void drop_oldest(struct ax_spool *sp)
 			off += AX_SPOOL_FRAME_HEADER + f.stored_len;
 		}
 		c->dropped += lost;
+		ax_metrics_output_dropped(c->metrics, lost);
 		total = lost > total ? lost : total;
 		c->pos = (struct ax_spool_pos){ sp->segs[1].base, 0 };
 	}

@@ -29,6 +29,8 @@
 #include "err.h"
 #include "outputs/output.h"
 
+struct ax_metrics_output;
+
 struct ax_spool_conf {
 	const char *dir;          /* NULL: in memory */
 	uint64_t max_size;        /* bytes of segments */
@@ -38,6 +40,7 @@ struct ax_spool_conf {
 	int compress_level;       /* zlib level of frames, 0: stored as is */
 	size_t max_record;        /* the largest enriched record */
 	const char *const *outputs; /* every output's name: each gets a cursor */
+	struct ax_metrics_output *const *metrics; /* per output, counts what drop_oldest drops; may be NULL */
 	size_t noutputs;
 };
 

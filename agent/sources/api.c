@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sources/api_errors.h"
 #include "sources/backoff.h"
 
@@ -138,6 +139,7 @@ static void throttled(struct ax_api *api, struct ax_api_req *r)
 {
 	int64_t wait = r->resp.retry_after_ms >= 0 ? r->resp.retry_after_ms : ax_backoff_next(&api->throttle);
 	api->throttled++;
+	ax_metrics_stream_throttled(api->conf.metrics);
 	api->paused_until = ax_now_ms() + wait;
 	retry_later(api, r, wait, "throttled");
 }

@@ -22,6 +22,8 @@
 #include "sources/http.h"
 #include "sources/token.h"
 
+struct ax_metrics_stream;
+
 enum ax_api_family { AX_API_MANAGEMENT, AX_API_GRAPH };
 
 enum ax_api_result {
@@ -42,6 +44,7 @@ struct ax_api_conf {
 	const char *const *headers;  /* extra request headers, NULL-terminated; may be NULL */
 	const atomic_int *stop;
 	unsigned parallel;           /* requests at once, at least 1 */
+	struct ax_metrics_stream *metrics; /* counts the throttled requests; may be NULL */
 };
 
 struct ax_api_req {

@@ -56,6 +56,7 @@ struct graph_stream {
 	int64_t page_max_ts;      /* newest timestamp of the page being read */
 	pthread_t thread;
 	bool started;
+	struct ax_metrics_stream *metrics;
 };
 
 struct graph_stream *graph_stream_create(const char *source, const struct ax_ms_source_conf *conf,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sources/backoff.h"
 #include "sources/graph.h"
 #include "sources/ms_stream.h"
@@ -37,6 +38,8 @@ static ax_err open_state(struct graph_stream *g)
 		ax_error(g->name, "cannot open %s: %s", ids, ax_strerror(err));
 	if (!err)
 		err = ax_ms_load_checkpoint(g->checkpoint_path, &g->cp, &g->have_cursor, g->name);
+	if (!err && g->have_cursor)
+		ax_metrics_stream_cursor(g->metrics, g->cp.cursor / AX_TICKS_PER_SEC, ax_metrics_now_ms() / 1000);
 	free(ids);
 	return err;
 }
@@ -59,12 +62,13 @@ struct graph_stream *graph_stream_create(const char *source, const struct ax_ms_
 	g->source = source;
 	g->ends = ends;
 	g->orderby = true;
+	g->metrics = ax_metrics_stream(source, conf->tenant_id, list->content_type, conf->poll_interval);
 	ax_blob_init(&g->split);
 	*err = ax_feed_init(&g->feed, UNITS_IN_FLIGHT, UNIT_BYTES + env->agent->max_record_size + (64u << 10),
 			    env->queue, env->stop, settle, g);
 	if (!*err)
 		*err = open_state(g);
-	if (!*err && !(g->api = ax_ms_api(conf, ends, AX_API_GRAPH, g->name, env->stop, 1, graph_headers)))
+	if (!*err && !(g->api = ax_ms_api(conf, ends, AX_API_GRAPH, g->name, env->stop, 1, graph_headers, g->metrics)))
 		*err = AX_ERR_CONFIG;
 	if (*err) {
 		graph_stream_destroy(g);
@@ -82,6 +86,7 @@ static void save(struct graph_stream *g)
 		ax_error(g->name, "cannot write its seen ids under %s", g->env->agent->state_dir);
 	if (ax_checkpoint_save(g->checkpoint_path, &g->cp))
 		ax_error(g->name, "cannot write its checkpoint %s", g->checkpoint_path);
+	ax_metrics_stream_cursor(g->metrics, g->cp.cursor / AX_TICKS_PER_SEC, ax_api_server_now(g->api));
 }
 
 void graph_stream_destroy(struct graph_stream *g)
@@ -279,8 +284,10 @@ void *graph_stream_run(void *arg)
 		enum poll_outcome out = poll_once(g);
 		if (out == POLL_FATAL && !report_fatal(g))
 			break;
-		if (out == POLL_DONE)
+		if (out == POLL_DONE) {
 			g->fatal_reported = false;
+			ax_metrics_stream_pulled(g->metrics);
+		}
 		int64_t pause = out == POLL_DONE ? g->conf->poll_interval : out == POLL_FATAL ? FATAL_PAUSE_MS
 											 : AGAIN_PAUSE_MS;
 		if (out == POLL_STOPPED || !ax_sleep(g->env->stop, pause))

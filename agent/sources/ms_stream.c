@@ -8,7 +8,8 @@
 #include "sources/window.h"
 
 struct ax_api *ax_ms_api(const struct ax_ms_source_conf *c, const struct ax_endpoints *e, enum ax_api_family family,
-			 const char *name, const atomic_int *stop, unsigned parallel, const char *const *headers)
+			 const char *name, const atomic_int *stop, unsigned parallel, const char *const *headers,
+			 struct ax_metrics_stream *metrics)
 {
 	char why[512];
 	struct ax_api_conf ac = {
@@ -23,6 +24,7 @@ struct ax_api *ax_ms_api(const struct ax_ms_source_conf *c, const struct ax_endp
 		.headers = headers,
 		.stop = stop,
 		.parallel = parallel,
+		.metrics = metrics,
 	};
 	struct ax_api *api = ax_api_create(&ac, why, sizeof(why));
 	if (!api)

@@ -76,6 +76,7 @@ struct o365_stream {
 	pthread_t thread;
 	bool started;
 	uint64_t windows, blobs_fetched, blobs_gone;
+	struct ax_metrics_stream *metrics;
 };
 
 struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_source_conf *conf,

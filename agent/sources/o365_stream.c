@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sources/backoff.h"
 #include "sources/ms_stream.h"
 #include "sources/o365.h"
@@ -31,6 +32,8 @@ static ax_err open_state(struct o365_stream *s)
 		ax_error(s->name, "cannot open %s: %s", blobs, ax_strerror(err));
 	if (!err)
 		err = ax_ms_load_checkpoint(s->checkpoint_path, &s->cp, &s->have_cursor, s->name);
+	if (!err && s->have_cursor)
+		ax_metrics_stream_cursor(s->metrics, s->cp.cursor, ax_metrics_now_ms() / 1000);
 	free(ids);
 	free(blobs);
 	return err;
@@ -55,13 +58,14 @@ struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_so
 	s->ends = ends;
 	s->publisher = conf->publisher_id && conf->publisher_id[0] ? conf->publisher_id : conf->tenant_id;
 	s->overlap_s = conf->list_overlap / 1000;
+	s->metrics = ax_metrics_stream(source, conf->tenant_id, content_type, conf->poll_interval);
 	ax_blob_init(&s->split);
 	*err = ax_feed_init(&s->feed, UNITS_IN_FLIGHT, UNIT_BYTES + env->agent->max_record_size + (64u << 10),
 			    env->queue, env->stop, o365_window_settle, s);
 	if (!*err)
 		*err = open_state(s);
 	if (!*err && !(s->api = ax_ms_api(conf, ends, AX_API_MANAGEMENT, s->name, env->stop,
-					   (unsigned)conf->parallel_fetches, NULL)))
+					   (unsigned)conf->parallel_fetches, NULL, s->metrics)))
 		*err = AX_ERR_CONFIG;
 	if (*err) {
 		o365_stream_destroy(s);
@@ -84,6 +88,7 @@ static void save(struct o365_stream *s)
 		ax_error(s->name, "cannot write its seen ids under %s: %s", s->env->agent->state_dir, ax_strerror(err));
 	if (ax_checkpoint_save(s->checkpoint_path, &s->cp))
 		ax_error(s->name, "cannot write its checkpoint %s", s->checkpoint_path);
+	ax_metrics_stream_cursor(s->metrics, s->cp.cursor, ax_api_server_now(s->api));
 }
 
 static void summary(const struct o365_stream *s)
@@ -279,8 +284,10 @@ void *o365_stream_run(void *arg)
 		enum o365_outcome out = round_once(s, &caught_up);
 		if (out == O365_FATAL && !report_fatal(s))
 			break;
-		if (out == O365_DONE)
+		if (out == O365_DONE) {
 			s->fatal_reported = false;
+			ax_metrics_stream_pulled(s->metrics);
+		}
 		if (out == O365_STOPPED || !ax_sleep(s->env->stop, pause_after(s, out, caught_up)))
 			break;
 	}
