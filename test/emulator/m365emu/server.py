@@ -384,7 +384,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- writing ----
 
     def write(self, resp, fault, req):
-        """Sends resp, altered by fault; True when the whole, unaltered body went out."""
+        """Sends resp, altered by fault; True when the whole, unaltered body went out (a
+        wrong Content-Type alone leaves the body whole: a client may well read it)."""
         emu = self.server.emu
         cfg = emu.cfg
         body = resp.body
@@ -392,7 +393,7 @@ class Handler(BaseHTTPRequestHandler):
         altered = False
         a = fault.action if fault else None
         if a in ("truncate", "short", "reset", "object", "missing_content_uri", "invalid_utf8", "content_type"):
-            altered = True
+            altered = a != "content_type"
             if a == "truncate":
                 body = body[:int(len(body) * f_fraction(fault))]
             elif a == "object":
