@@ -174,6 +174,12 @@ static const enum ax_api_result final_of[] = {
 	[AX_CLASS_FAILED] = AX_API_FAILED,
 };
 
+/* A Management API 403 whose body names no error code. */
+static bool bare_forbidden(const struct ax_api *api, const struct ax_api_req *r, enum ax_api_class cls)
+{
+	return cls == AX_CLASS_FATAL && api->conf.family == AX_API_MANAGEMENT && r->resp.status == 403 && !r->code[0];
+}
+
 /* An HTTP answer came: final, or when to ask again. */
 static void judge_answer(struct ax_api *api, struct ax_api_req *r)
 {
@@ -190,6 +196,10 @@ static void judge_answer(struct ax_api *api, struct ax_api_req *r)
 	} else if (cls == AX_CLASS_AUTH) {
 		auth_refused(api, r);
 	} else if (cls == AX_CLASS_THROTTLED) {
+		throttled(api, r);
+	} else if (bare_forbidden(api, r, cls) && ++r->auth_failures < AUTH_FAILURES_FATAL) {
+		/* AF429 comes as 403 too: a 403 that names no code (its body lost or garbled) is
+		 * waited out like throttling, a few times, before it counts as a refusal */
 		throttled(api, r);
 	} else if (cls == AX_CLASS_TRANSIENT) {
 		int64_t wait = r->resp.retry_after_ms >= 0 ? r->resp.retry_after_ms : ax_backoff_next(&api->transient);
