@@ -52,8 +52,10 @@ struct graph_stream {
 	char *checkpoint_path;
 	struct ax_checkpoint cp;  /* cursor: 100 ns ticks */
 	bool have_cursor, orderby, fatal_reported;
+	char fatal_why[320];      /* what Graph said when it last ended a poll as fatal */
 	struct ax_blob split;
 	int64_t page_max_ts;      /* newest timestamp of the page being read */
+	unsigned unusable;        /* malformed answers to the page being asked for */
 	pthread_t thread;
 	bool started;
 	struct ax_metrics_stream *metrics;

@@ -144,8 +144,8 @@ static enum ax_api_verdict on_page(struct ax_api_req *r, void *arg)
 		return AX_API_KEEP;
 	if (ax_blob_split(&g->split, &spec, r->resp.body.data, r->resp.body.len) != AX_ERR_JSON)
 		return AX_API_KEEP;
-	ax_warn(g->name, "page: %s (attempt %u)", g->split.error, r->attempts);
-	if (r->attempts < MALFORMED_TRIES)
+	ax_warn(g->name, "page: %s (malformed answer %u)", g->split.error, ++g->unusable);
+	if (g->unusable < MALFORMED_TRIES)
 		return AX_API_AGAIN;
 	r->result = AX_API_FAILED;
 	snprintf(r->why, sizeof(r->why), "malformed page: %s", g->split.error);
@@ -190,6 +190,7 @@ static enum poll_outcome outcome_of(struct graph_stream *g, const struct ax_api_
 		return POLL_STOPPED;
 	case AX_API_FATAL:
 		ax_error(g->name, "%s", r->why);
+		snprintf(g->fatal_why, sizeof(g->fatal_why), "%s", r->why);
 		return POLL_FATAL;
 	default:
 		if (r->resp.status == 400 && g->orderby) {
@@ -223,6 +224,7 @@ static enum poll_outcome read_pages(struct graph_stream *g, int64_t from, int64_
 	enum poll_outcome out = r.url ? POLL_DONE : POLL_AGAIN;
 	while (out == POLL_DONE && r.url) {
 		struct ax_api_req *one[] = { &r };
+		g->unusable = 0;
 		ax_api_run(g->api, one, 1, on_page, g);
 		out = outcome_of(g, &r);
 		if (out == POLL_DONE && !emit_page(g, r.resp.body.data))
@@ -269,10 +271,13 @@ static bool report_fatal(struct graph_stream *g)
 		return true;
 	g->fatal_reported = true;
 	int64_t now = ax_api_server_now(g->api);
+	char detail[400];
+	snprintf(detail, sizeof(detail), "Graph refused this source's credentials, tenant or permissions: %s",
+		 g->fatal_why[0] ? g->fatal_why : "see the log");
 	struct ax_gap gap = { .reason = "access_denied", .source = g->source, .tenant = g->conf->tenant_id,
 			      .content_type = g->list->content_type,
 			      .from = g->have_cursor ? g->cp.cursor / AX_TICKS_PER_SEC : now, .to = now,
-			      .detail = "Graph refused this source's credentials, tenant or permissions: see the log",
+			      .detail = detail,
 			      .now = now };
 	return ax_emit_gap(&g->emit, &gap, NULL);
 }

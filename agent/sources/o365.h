@@ -48,6 +48,7 @@ struct o365_job {
 	bool emitted;             /* every record (or its gap record) was handed on */
 	bool settled;             /* its contentId was confirmed or released */
 	enum ax_api_result result;
+	unsigned unusable;        /* answers asked again: malformed, or a 404 without a code */
 };
 
 struct o365_stream {
@@ -68,6 +69,7 @@ struct o365_stream {
 	bool subscribed;         /* found or made enabled in this run */
 	bool fatal_reported;     /* the gap of the current fatal episode was emitted */
 	bool sub_gap_reported;   /* the gap of a subscription found not enabled was emitted */
+	char fatal_why[320];     /* what the API said when it last ended a round as fatal */
 	struct ax_blob_refs refs; /* the window's blobs */
 	struct o365_job *jobs;
 	size_t njobs;

@@ -144,6 +144,7 @@ static enum o365_outcome outcome_of(struct o365_stream *s, const struct ax_api_r
 		return O365_STOPPED;
 	case AX_API_FATAL:
 		ax_error(s->name, "%s: %s", what, r->why);
+		snprintf(s->fatal_why, sizeof(s->fatal_why), "%s", r->why);
 		return O365_FATAL;
 	case AX_API_UNSUBSCRIBED:
 		return O365_RESUBSCRIBE;
@@ -195,7 +196,9 @@ static enum o365_outcome start(struct o365_stream *s)
 		s->cp.subscribed_at = ax_api_server_now(s->api);
 		save(s);
 	} else if (out == O365_RESUBSCRIBE) {
-		ax_error(s->name, "the subscription is disabled by an administrator and cannot be started (AF20023)");
+		snprintf(s->fatal_why, sizeof(s->fatal_why), "the subscription is disabled by an administrator and cannot "
+			 "be started (AF20023)");
+		ax_error(s->name, "%s", s->fatal_why);
 		out = O365_FATAL;
 	}
 	return out;
@@ -232,8 +235,10 @@ static bool report_fatal(struct o365_stream *s)
 		return true;
 	s->fatal_reported = true;
 	int64_t now = ax_api_server_now(s->api);
-	return o365_gap(s, "access_denied", s->have_cursor ? s->cp.cursor : now, now, NULL,
-			"the API refused this source's credentials, tenant or permissions: see the log", NULL);
+	char detail[400];
+	snprintf(detail, sizeof(detail), "the API refused this source's credentials, tenant or permissions: %s",
+		 s->fatal_why[0] ? s->fatal_why : "see the log");
+	return o365_gap(s, "access_denied", s->have_cursor ? s->cp.cursor : now, now, NULL, detail, NULL);
 }
 
 /* One window: pulled, then the checkpoint moves. True when caught up. */

@@ -7,7 +7,9 @@
 #include "sources/window.h"
 
 #define LISTING_MAX (64u << 20)
-#define MALFORMED_TRIES 3
+/* Malformed answers (and blob 404s without an error code) asked again before
+ * they count: only such answers count, not 5xx or resets in between. */
+#define MALFORMED_TRIES 5
 
 static const struct ax_blob_spec blob_spec = { .envelope = false, .id_key = "Id", .ts_key = NULL };
 
@@ -16,6 +18,7 @@ static const struct ax_blob_spec blob_spec = { .envelope = false, .id_key = "Id"
 struct listing {
 	struct o365_stream *s;
 	bool malformed;
+	unsigned unusable; /* malformed answers to the page being asked for */
 };
 
 static enum ax_api_verdict on_page(struct ax_api_req *r, void *arg)
@@ -26,8 +29,8 @@ static enum ax_api_verdict on_page(struct ax_api_req *r, void *arg)
 	ax_err err = ax_mgmt_parse_listing(r->resp.body.data, l->s->ends->api_root, &l->s->refs);
 	if (err != AX_ERR_JSON)
 		return AX_API_KEEP;
-	ax_warn(l->s->name, "content listing: the answer is not a JSON array (attempt %u)", r->attempts);
-	if (r->attempts < MALFORMED_TRIES)
+	ax_warn(l->s->name, "content listing: the answer is not a JSON array (malformed answer %u)", ++l->unusable);
+	if (l->unusable < MALFORMED_TRIES)
 		return AX_API_AGAIN;
 	l->malformed = true;
 	return AX_API_KEEP;
@@ -35,6 +38,8 @@ static enum ax_api_verdict on_page(struct ax_api_req *r, void *arg)
 
 static enum o365_outcome outcome_of(struct o365_stream *s, enum ax_api_result result, const char *why)
 {
+	if (result == AX_API_FATAL)
+		snprintf(s->fatal_why, sizeof(s->fatal_why), "%s", why);
 	switch (result) {
 	case AX_API_OK:
 		return O365_DONE;
@@ -66,6 +71,7 @@ static enum o365_outcome list_window(struct o365_stream *s, int64_t start, int64
 	size_t pages = 0;
 	while (out == O365_DONE) {
 		struct ax_api_req *one[] = { &r };
+		l.unusable = 0;
 		ax_api_run(s->api, one, 1, on_page, &l);
 		out = outcome_of(s, l.malformed ? AX_API_FAILED : r.result, l.malformed ? "malformed page" : r.why);
 		pages++;
@@ -147,11 +153,15 @@ static enum ax_api_verdict on_blob(struct ax_api_req *r, void *arg)
 	j->result = r->result;
 	if (r->result == AX_API_OK) {
 		ax_err err = ax_blob_split(&s->split, &blob_spec, r->resp.body.data, r->resp.body.len);
-		if (err == AX_ERR_JSON && r->attempts < MALFORMED_TRIES) {
-			ax_warn(s->name, "blob %s: %s (attempt %u)", j->ref->id, s->split.error, r->attempts);
+		if (err == AX_ERR_JSON && ++j->unusable < MALFORMED_TRIES) {
+			ax_warn(s->name, "blob %s: %s (malformed answer %u)", j->ref->id, s->split.error, j->unusable);
 			return AX_API_AGAIN;
 		}
 		ok = err != AX_ERR_NOMEM && emit_records(s, j, r->resp.body.data);
+	} else if (r->result == AX_API_GONE && !r->code[0] && ++j->unusable < MALFORMED_TRIES) {
+		/* the API says why a blob is gone (AF20050, AF20051); a bare 404 may be a glitch */
+		ax_warn(s->name, "blob %s: %s without an error code (answer %u)", j->ref->id, r->why, j->unusable);
+		return AX_API_AGAIN;
 	} else if (r->result == AX_API_GONE) {
 		ok = blob_gone(s, j, gone_reason(r), r->why);
 	} else if (r->result == AX_API_FAILED) {
