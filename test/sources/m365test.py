@@ -1,18 +1,22 @@
 """Helpers for the Microsoft 365 source tests: the emulator (test/emulator) and
 `annexa run` as child processes, always stopped by the test, and polling with
 deadlines. Standard library only."""
+import collections
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from axtest import check, finish, read_jsonl, wait_for, write_config  # noqa: E402,F401
+from axtest import FAILURES, check, finish, read_jsonl, wait_for, write_config  # noqa: E402,F401
 
 TENANT = "007071c7-7edc-4d1d-a344-068ca9d75253"
 CLIENT_ID = "5d9a1b0e-6f3c-4b8e-9a51-2c7e0f4d8a63"
@@ -55,8 +59,9 @@ class Emulator:
     def log(self, route=None):
         return self.call("log" + ("?route=" + route if route else ""))["entries"]
 
-    def available_ids(self, content_type=None):
-        q = "ids?which=available" + ("&contentType=" + content_type if content_type else "")
+    def available_ids(self, content_type=None, tenant=None):
+        q = "ids?which=available" + ("&contentType=" + content_type if content_type else "") + \
+            ("&tenant=" + tenant if tenant else "")
         return self.call(q)["ids"]
 
     def faults(self, *specs):
@@ -123,6 +128,37 @@ class Agent:
             return f.read().decode("utf-8", "replace")
 
 
+def graph_token(emu, tenant=TENANT):
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
+                                   "scope": "https://graph.microsoft.com/.default"}).encode()
+    with urllib.request.urlopen("%s/%s/oauth2/v2.0/token" % (emu.url, tenant), form, timeout=30) as r:
+        return json.loads(r.read())["access_token"]
+
+
+def graph_list(emu, path, query, tenant=TENANT):
+    """Every entry of a Graph list, read by the test itself (waiting out 429s)."""
+    token, out = graph_token(emu, tenant), []
+    url = "%s/v1.0/%s?%s" % (emu.url, path, query)
+    while url:
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                page = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code != 429:
+                raise
+            time.sleep(float(e.headers.get("Retry-After", "1")))
+            continue
+        out += page["value"]
+        url = page.get("@odata.nextLink")
+    return out
+
+
+def versions(records):
+    """(id, lastUpdateDateTime) of the alerts among records."""
+    return [(r["id"], r["lastUpdateDateTime"]) for r in records if r.get("annexa", {}).get("type") == "graph_alerts"]
+
+
 def record_id(rec):
     return rec.get("Id") or rec.get("id")
 
@@ -140,6 +176,38 @@ def gaps(tmp):
     return [r for r in out_records(tmp) if r.get("annexa", {}).get("type") == "evidence_gap"]
 
 
+class OutReader:
+    """Reads the file output as it grows, each complete line once: cheap to poll when the
+    output holds hundreds of thousands of records."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "out.jsonl")
+        self.offset = 0
+        self.ids = []      # audit record ids, in output order (None for a record without one)
+        self.gaps = []     # evidence_gap records, whole
+        self.sources = collections.Counter()  # (annexa.source, annexa.tenant) of audit records
+
+    def poll(self):
+        if not os.path.exists(self.path):
+            return self
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # a line still being written waits for the next poll
+        for line in data[:end].splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            meta = rec.get("annexa", {})
+            if meta.get("type") == "evidence_gap":
+                self.gaps.append(rec)
+            else:
+                self.ids.append(record_id(rec))
+                self.sources[(meta.get("source"), meta.get("tenant"))] += 1
+        self.offset += end
+        return self
+
+
 def wait_ids(tmp, want, timeout=60.0):
     """Waits until every id of want is in the output; returns the output's ids."""
     want = set(want)
@@ -152,8 +220,15 @@ def run_scenarios(scenarios, argv):
     annexa, root = argv[1], argv[2]
     names = argv[3:] or list(scenarios)
     for name in names:
-        with tempfile.TemporaryDirectory(prefix="annexa-%s-" % name) as tmp:
-            started = time.monotonic()
+        tmp = tempfile.mkdtemp(prefix="annexa-%s-" % name)
+        failed = len(FAILURES)
+        started = time.monotonic()
+        try:
             scenarios[name](annexa, root, tmp)
+        finally:
             print("%s: %.1fs" % (name, time.monotonic() - started))
+            if os.environ.get("ANNEXA_TEST_KEEP") and len(FAILURES) > failed:
+                print("%s: its files are kept in %s" % (name, tmp))
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
     finish(os.path.basename(argv[0]) + " " + " ".join(names))

@@ -7,46 +7,13 @@ updated after they were read (forwarded again), a restart, and /auditLogs thrott
 
 usage: test_graph.py ANNEXA SOURCE_ROOT [SCENARIO...]"""
 import collections
-import json
 import os
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from m365test import (CLIENT_ID, SECRET, TENANT, Agent, Emulator, agent_conf, check, out_records,  # noqa: E402
-                      source_conf, wait_for)
-
-
-def graph_token(emu):
-    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
-                                   "scope": "https://graph.microsoft.com/.default"}).encode()
-    with urllib.request.urlopen("%s/%s/oauth2/v2.0/token" % (emu.url, TENANT), form, timeout=30) as r:
-        return json.loads(r.read())["access_token"]
-
-
-def graph_list(emu, path, query):
-    """Every entry of a Graph list, read by the test itself (waiting out 429s)."""
-    token, out = graph_token(emu), []
-    url = "%s/v1.0/%s?%s" % (emu.url, path, query)
-    while url:
-        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                page = json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            if e.code != 429:
-                raise
-            time.sleep(float(e.headers.get("Retry-After", "1")))
-            continue
-        out += page["value"]
-        url = page.get("@odata.nextLink")
-    return out
-
-
-def versions(records):
-    return [(r["id"], r["lastUpdateDateTime"]) for r in records if r.get("annexa", {}).get("type") == "graph_alerts"]
+from m365test import (TENANT, Agent, Emulator, agent_conf, check, graph_list, out_records,  # noqa: E402
+                      source_conf, versions, wait_for)
 
 
 def alerts(annexa, root, tmp):
