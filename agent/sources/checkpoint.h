@@ -1,5 +1,5 @@
-/* checkpoint.h - where a stream (source x tenant x content type or log)
- * resumes after a restart.
+/* checkpoint.h - where a stream (source x tenant x content type or log,
+ * or a file of type = file) resumes after a restart.
  *
  * A small text file: "annexa-checkpoint 1", one "name value" line per
  * field, and "end". A file without its "end" line, or with a line that
@@ -22,5 +22,16 @@ struct ax_checkpoint {
  * when the file is damaged; AX_ERR_IO when it cannot be read. */
 ax_err ax_checkpoint_load(const char *path, struct ax_checkpoint *cp, bool *found) AX_WARN_UNUSED;
 ax_err ax_checkpoint_save(const char *path, const struct ax_checkpoint *cp) AX_WARN_UNUSED;
+
+/* The same file with the caller's fields (at most 8, the list ended by a
+ * NULL name): a load sets every field (0 when the file lacks it) or, when
+ * the file is damaged or absent, none. */
+struct ax_checkpoint_field {
+	const char *name;
+	int64_t *value;
+};
+ax_err ax_checkpoint_fields_load(const char *path, const struct ax_checkpoint_field *fields,
+				 bool *found) AX_WARN_UNUSED;
+ax_err ax_checkpoint_fields_save(const char *path, const struct ax_checkpoint_field *fields) AX_WARN_UNUSED;
 
 #endif

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -11,7 +14,102 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sources/checkpoint.h"
+#include "sources/statefile.h"
 #include "unit.h"
+
+/* ---- checkpoints ---- */
+
+#define SUFFIX "checkpoint"
+
+char *ax_file_checkpoint_dir(const char *state_dir, const char *source, ax_err *err)
+{
+	/* "files" sits where the Microsoft sources put a tenant id: a source
+	 * has one type, so the two never meet. */
+	return ax_state_dir(state_dir, source, "files", err);
+}
+
+/* FNV-1a, 64 bits: names a checkpoint whose path is too long to spell. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static char *absolute(const char *file)
+{
+	if (file[0] == '/')
+		return strdup(file);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	size_t n = strlen(cwd) + strlen(file) + 2;
+	char *abs = malloc(n);
+	if (abs)
+		snprintf(abs, n, "%s/%s", cwd, file);
+	return abs;
+}
+
+char *ax_file_checkpoint_path(const char *dir, const char *file)
+{
+	char *abs = absolute(file);
+	if (!abs)
+		return NULL;
+	char *path = ax_state_path(dir, abs, SUFFIX);
+	if (path && strlen(path) - strlen(dir) - 1 > NAME_MAX) {
+		char name[32];
+		snprintf(name, sizeof(name), "path-%016" PRIx64, fnv1a(abs));
+		free(path);
+		path = ax_state_path(dir, name, SUFFIX);
+	}
+	free(abs);
+	return path;
+}
+
+/* Device and inode are unsigned 64-bit numbers; the file holds signed
+ * ones, so they go through int64_t bit for bit. */
+static void position_fields(int64_t v[4], struct ax_checkpoint_field out[5])
+{
+	static const char *const names[] = { "device", "inode", "offset", "line" };
+	for (size_t i = 0; i < 4; i++)
+		out[i] = (struct ax_checkpoint_field){ names[i], &v[i] };
+	out[4] = (struct ax_checkpoint_field){ NULL, NULL };
+}
+
+ax_err ax_file_checkpoint_load(const char *path, struct ax_file_position *pos, bool *found)
+{
+	int64_t v[4] = { 0 };
+	struct ax_checkpoint_field fields[5];
+	position_fields(v, fields);
+	ax_err err = ax_checkpoint_fields_load(path, fields, found);
+	if (!err && *found)
+		*pos = (struct ax_file_position){ (uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2], (uint64_t)v[3] };
+	return err;
+}
+
+ax_err ax_file_checkpoint_save(const char *path, const struct ax_file_position *pos)
+{
+	int64_t v[4] = { (int64_t)pos->device, (int64_t)pos->inode, (int64_t)pos->offset, (int64_t)pos->line };
+	struct ax_checkpoint_field fields[5];
+	position_fields(v, fields);
+	return ax_checkpoint_fields_save(path, fields);
+}
+
+enum ax_file_resume ax_file_resume_decide(const struct ax_file_position *cp, bool found, uint64_t device,
+					  uint64_t inode, uint64_t size)
+{
+	if (!found)
+		return AX_FILE_RESUME_NONE;
+	if (cp->device != device || cp->inode != inode)
+		return AX_FILE_RESUME_REPLACED;
+	if (size < cp->offset)
+		return AX_FILE_RESUME_TRUNCATED;
+	return AX_FILE_RESUME_AT;
+}
+
+/* ---- the reader ---- */
 
 struct ax_file_source {
 	char *name;
@@ -22,7 +120,68 @@ struct ax_file_source {
 	struct ax_line_reader lines;
 	bool open;
 	struct stat st; /* of the open file, to notice rotation */
+	char *cp_dir;    /* NULL: no checkpoints */
+	char **cp_paths; /* each file's checkpoint, set when it is opened */
 };
+
+static void log_resume(const struct ax_file_source *s, const char *path, enum ax_file_resume how,
+		       const struct ax_file_position *cp)
+{
+	switch (how) {
+	case AX_FILE_RESUME_NONE:
+		ax_info(s->name, "reading %s", path);
+		break;
+	case AX_FILE_RESUME_REPLACED:
+		ax_info(s->name, "%s is not the file its checkpoint names (another inode: rotated or replaced): "
+			"reading it from the start", path);
+		break;
+	case AX_FILE_RESUME_TRUNCATED:
+		ax_info(s->name, "%s is shorter than its checkpoint (%llu bytes): truncated, reading it from the start",
+			path, (unsigned long long)cp->offset);
+		break;
+	case AX_FILE_RESUME_AT:
+		if ((uint64_t)s->st.st_size == cp->offset && !s->lines.follow)
+			ax_info(s->name, "%s was delivered to its end by an earlier run (checkpoint in %s): nothing new "
+				"to read; checkpoint = false reads it again", path, s->cp_dir);
+		else
+			ax_info(s->name, "resuming %s at byte %llu (line %llu) from its checkpoint", path,
+				(unsigned long long)cp->offset, (unsigned long long)cp->line);
+		break;
+	}
+}
+
+/* Where the open file starts: at its checkpoint when it is the same file. */
+static ax_err resume(struct ax_file_source *s, const char *path)
+{
+	enum ax_file_resume how = AX_FILE_RESUME_NONE;
+	struct ax_file_position cp = { 0 };
+	if (s->cp_dir) {
+		char **cp_path = &s->cp_paths[s->current];
+		if (!*cp_path && !(*cp_path = ax_file_checkpoint_path(s->cp_dir, path)))
+			return AX_ERR_NOMEM;
+		bool found = false;
+		ax_err err = ax_file_checkpoint_load(*cp_path, &cp, &found);
+		if (err == AX_ERR_JSON) {
+			ax_error(s->name, "checkpoint %s is damaged: reading %s from the start", *cp_path, path);
+			found = false;
+		} else if (err) {
+			ax_error(s->name, "cannot read checkpoint %s: %s", *cp_path, strerror(errno));
+			return err;
+		}
+		how = ax_file_resume_decide(&cp, found, (uint64_t)s->st.st_dev, (uint64_t)s->st.st_ino,
+					    (uint64_t)s->st.st_size);
+	}
+	log_resume(s, path, how, &cp);
+	if (how != AX_FILE_RESUME_AT || cp.offset == 0)
+		return AX_OK;
+	if (lseek(s->lines.fd, (off_t)cp.offset, SEEK_SET) < 0) {
+		ax_error(s->name, "cannot seek %s to its checkpoint: %s", path, strerror(errno));
+		return AX_ERR_IO;
+	}
+	s->lines.consumed = cp.offset;
+	s->lines.number = cp.line;
+	return AX_OK;
+}
 
 static ax_err open_current(struct ax_file_source *s)
 {
@@ -33,14 +192,17 @@ static ax_err open_current(struct ax_file_source *s)
 		return AX_ERR_IO;
 	}
 	ax_err err = ax_lines_init(&s->lines, fd, s->max_record);
-	if (err || fstat(fd, &s->st) != 0) {
+	if (!err && fstat(fd, &s->st) != 0)
+		err = AX_ERR_IO;
+	s->lines.follow = s->follow && s->current + 1 == s->files.gl_pathc;
+	if (!err)
+		err = resume(s, path);
+	if (err) {
 		ax_lines_finish(&s->lines);
 		close(fd);
-		return err ? err : AX_ERR_IO;
+		return err;
 	}
-	s->lines.follow = s->follow && s->current + 1 == s->files.gl_pathc;
 	s->open = true;
-	ax_info(s->name, "reading %s", path);
 	return AX_OK;
 }
 
@@ -66,8 +228,21 @@ static ax_err expand(struct ax_file_source *s, const char *pattern)
 	return rc == GLOB_NOSPACE ? AX_ERR_NOMEM : AX_ERR_IO;
 }
 
+static ax_err checkpoints_init(struct ax_file_source *s, const char *state_dir)
+{
+	ax_err err;
+	s->cp_dir = ax_file_checkpoint_dir(state_dir, s->name, &err);
+	if (!s->cp_dir) {
+		ax_error(s->name, "cannot create its state directory under %s (state_dir): %s (or set checkpoint = false)",
+			 state_dir, strerror(errno));
+		return err;
+	}
+	s->cp_paths = calloc(s->files.gl_pathc, sizeof(*s->cp_paths));
+	return s->cp_paths ? AX_OK : AX_ERR_NOMEM;
+}
+
 struct ax_file_source *ax_file_source_open(const char *name, const struct ax_file_source_conf *conf,
-					   size_t max_record, ax_err *err)
+					   size_t max_record, const char *state_dir, ax_err *err)
 {
 	struct ax_file_source *s = calloc(1, sizeof(*s));
 	if (!s || !(s->name = strdup(name))) {
@@ -84,6 +259,8 @@ struct ax_file_source *ax_file_source_open(const char *name, const struct ax_fil
 		s->open = *err == AX_OK;
 	} else {
 		*err = expand(s, conf->path);
+		if (!*err && state_dir)
+			*err = checkpoints_init(s, state_dir);
 		if (!*err)
 			*err = open_current(s);
 	}
@@ -107,28 +284,53 @@ static ax_err check_rotation(struct ax_file_source *s)
 		return AX_ERR_AGAIN;
 	ax_info(s->name, "%s was %s: reading it from the start", path, replaced ? "replaced" : "truncated");
 	close_current(s);
+	char *cp_dir = s->cp_dir;
+	s->cp_dir = NULL; /* the checkpoint names the file that went: not this one */
 	ax_err err = open_current(s);
+	s->cp_dir = cp_dir;
 	return err ? err : AX_ERR_AGAIN;
 }
 
 ax_err ax_file_source_next(struct ax_file_source *s, struct ax_line *line)
 {
-	for (;;) {
-		if (!s->open)
-			return AX_ERR_LAST;
-		ax_err err = ax_lines_next(&s->lines, line);
-		if (err == AX_ERR_AGAIN)
-			return check_rotation(s);
-		if (err == AX_ERR_IO)
-			ax_error(s->name, "cannot read %s: %s", ax_file_source_path(s), strerror(errno));
-		if (err != AX_ERR_LAST)
-			return err;
-		close_current(s);
-		if (s->is_stdin || ++s->current >= s->files.gl_pathc)
-			return AX_ERR_LAST;
-		if ((err = open_current(s)))
-			return err;
-	}
+	if (!s->open)
+		return AX_ERR_LAST;
+	ax_err err = ax_lines_next(&s->lines, line);
+	if (err == AX_ERR_AGAIN)
+		return check_rotation(s);
+	if (err == AX_ERR_IO)
+		ax_error(s->name, "cannot read %s: %s", ax_file_source_path(s), strerror(errno));
+	return err;
+}
+
+ax_err ax_file_source_next_file(struct ax_file_source *s)
+{
+	close_current(s);
+	if (s->is_stdin || s->current + 1 >= s->files.gl_pathc)
+		return AX_ERR_LAST;
+	s->current++;
+	return open_current(s);
+}
+
+void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos)
+{
+	*file = s->current;
+	*pos = (struct ax_file_position){
+		.device = (uint64_t)s->st.st_dev,
+		.inode = (uint64_t)s->st.st_ino,
+		.offset = s->lines.consumed + s->lines.start,
+		.line = s->lines.number,
+	};
+}
+
+size_t ax_file_source_count(const struct ax_file_source *s)
+{
+	return s->is_stdin ? 1 : s->files.gl_pathc;
+}
+
+const char *ax_file_source_checkpoint(const struct ax_file_source *s, size_t file)
+{
+	return s->cp_paths && file < s->files.gl_pathc ? s->cp_paths[file] : NULL;
 }
 
 const char *ax_file_source_path(const struct ax_file_source *s)
@@ -141,6 +343,11 @@ void ax_file_source_close(struct ax_file_source *s)
 	if (!s)
 		return;
 	close_current(s);
+	if (s->cp_paths)
+		for (size_t i = 0; i < s->files.gl_pathc; i++)
+			free(s->cp_paths[i]);
+	free(s->cp_paths);
+	free(s->cp_dir);
 	if (!s->is_stdin)
 		globfree(&s->files);
 	free(s->name);
@@ -154,26 +361,122 @@ void ax_file_source_close(struct ax_file_source *s)
 #define UNITS_IN_FLIGHT 4
 #define IDLE_MS 200
 
+enum unit_state { UNIT_FREE, UNIT_IN_FLIGHT, UNIT_DONE_OK, UNIT_DONE_FAILED };
+
+/* Where a unit ends: the position just past its last record. */
+struct unit_mark {
+	enum unit_state state;
+	size_t file;
+	struct ax_file_position end;
+};
+
+/* Units go back to the free list in the order they were pushed, whatever
+ * the order the pipeline is done with them: the checkpoint of a file then
+ * moves over an unbroken run of delivered units only. After a unit that
+ * was not delivered (the agent is stopping) it moves no more in this run. */
 struct file_runner {
 	struct ax_source base;
 	struct ax_file_source *reader;
 	bool follow;
 	struct ax_unit units[UNITS_IN_FLIGHT];
+	struct unit_mark marks[UNITS_IN_FLIGHT];
 	struct ax_unit *free_units[UNITS_IN_FLIGHT];
 	size_t nfree;
+	struct ax_unit *pending[UNITS_IN_FLIGHT]; /* pushed, oldest first */
+	size_t npending;
+	bool frozen;
+	/* Per file (NULL without checkpoints): the position delivered, and
+	 * whether it still has to be written; dirty files lie in [lo, hi). */
+	struct ax_file_position *delivered;
+	bool *dirty;
+	size_t dirty_lo, dirty_hi;
+	bool save_failing; /* logged once until a save works again */
 	pthread_mutex_t lock;
 	pthread_cond_t returned;
 };
 
-static void unit_done(struct ax_unit *u, bool ok)
+static struct unit_mark *mark_of(struct file_runner *f, const struct ax_unit *u)
 {
-	(void)ok; /* a file has no checkpoint to move */
-	struct file_runner *f = u->owner;
-	pthread_mutex_lock(&f->lock);
+	return &f->marks[u - f->units];
+}
+
+/* Under the lock. */
+static void release(struct file_runner *f, struct ax_unit *u)
+{
+	mark_of(f, u)->state = UNIT_FREE;
 	ax_unit_clear(u);
 	f->free_units[f->nfree++] = u;
 	pthread_cond_signal(&f->returned);
+}
+
+/* Under the lock: the position a delivered unit reached is now the file's. */
+static void advance(struct file_runner *f, const struct unit_mark *m)
+{
+	if (!f->delivered)
+		return;
+	f->delivered[m->file] = m->end;
+	f->dirty[m->file] = true;
+	if (f->dirty_lo >= f->dirty_hi) {
+		f->dirty_lo = m->file;
+		f->dirty_hi = m->file + 1;
+	} else {
+		if (m->file < f->dirty_lo)
+			f->dirty_lo = m->file;
+		if (m->file >= f->dirty_hi)
+			f->dirty_hi = m->file + 1;
+	}
+}
+
+static void unit_done(struct ax_unit *u, bool ok)
+{
+	struct file_runner *f = u->owner;
+	pthread_mutex_lock(&f->lock);
+	mark_of(f, u)->state = ok ? UNIT_DONE_OK : UNIT_DONE_FAILED;
+	while (f->npending > 0) {
+		struct ax_unit *head = f->pending[0];
+		struct unit_mark *m = mark_of(f, head);
+		if (m->state == UNIT_IN_FLIGHT)
+			break;
+		if (m->state == UNIT_DONE_FAILED && !f->frozen)
+			ax_info(f->base.name, "stopping with %zu records read but not safe yet (up to line %llu): the next "
+				"run reads them again", head->count, (unsigned long long)m->end.line);
+		f->frozen = f->frozen || m->state == UNIT_DONE_FAILED;
+		if (!f->frozen)
+			advance(f, m);
+		memmove(f->pending, f->pending + 1, --f->npending * sizeof(f->pending[0]));
+		release(f, head);
+	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+/* Writes the positions delivered since the last call. In the source's
+ * thread (or at destroy), never in the pipeline's: a save waits for the disk. */
+static void save_checkpoints(struct file_runner *f)
+{
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		size_t i = f->dirty_lo;
+		while (i < f->dirty_hi && !f->dirty[i])
+			i++;
+		bool found = i < f->dirty_hi;
+		struct ax_file_position pos = { 0 };
+		if (found) {
+			pos = f->delivered[i];
+			f->dirty[i] = false;
+		}
+		f->dirty_lo = found ? i + 1 : f->dirty_hi;
+		pthread_mutex_unlock(&f->lock);
+		if (!found)
+			return;
+		const char *path = ax_file_source_checkpoint(f->reader, i);
+		ax_err err = path ? ax_file_checkpoint_save(path, &pos) : AX_ERR_NOMEM;
+		if (err && !f->save_failing)
+			ax_error(f->base.name, "cannot write checkpoint %s: %s (a restart reads its records again)",
+				 path ? path : "(no memory)", ax_strerror(err));
+		else if (!err && f->save_failing)
+			ax_info(f->base.name, "checkpoint written again");
+		f->save_failing = err != AX_OK;
+	}
 }
 
 /* A free unit, or NULL when the agent stops first. */
@@ -197,16 +500,39 @@ static struct ax_unit *take_unit(struct file_runner *f)
 	return u;
 }
 
+/* A unit that was never pushed (it holds no record). */
+static void give_back(struct file_runner *f, struct ax_unit *u)
+{
+	pthread_mutex_lock(&f->lock);
+	release(f, u);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* False when the queue was closed: the unit came back as not delivered. */
+static bool push_unit(struct file_runner *f, struct ax_unit *u)
+{
+	pthread_mutex_lock(&f->lock);
+	mark_of(f, u)->state = UNIT_IN_FLIGHT;
+	f->pending[f->npending++] = u;
+	pthread_mutex_unlock(&f->lock);
+	if (ax_queue_push(f->base.env->queue, u))
+		return true; /* from here u belongs to the pipeline */
+	unit_done(u, false);
+	return false;
+}
+
 static void nap(void)
 {
 	struct timespec ts = { 0, IDLE_MS * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
-/* Reads lines into u until it is full or the input has nothing more now. */
+/* Reads lines of one file into u until it is full, the file ends
+ * (AX_ERR_LAST) or has nothing more now (AX_ERR_AGAIN). */
 static ax_err fill_unit(struct file_runner *f, struct ax_unit *u)
 {
 	struct ax_line line;
+	struct unit_mark *m = mark_of(f, u);
 	while (u->count < UNIT_RECORDS && u->data.len < UNIT_BYTES) {
 		ax_err err = ax_file_source_next(f->reader, &line);
 		if (err)
@@ -216,6 +542,7 @@ static ax_err fill_unit(struct file_runner *f, struct ax_unit *u)
 		err = ax_unit_add(u, line.data, line.len, line.number, line.offset, line.full_len, line.oversized);
 		if (err)
 			return err;
+		ax_file_source_position(f->reader, &m->file, &m->end);
 	}
 	return AX_OK;
 }
@@ -226,15 +553,21 @@ static bool file_run(struct ax_source *src)
 	const atomic_int *stop = src->env->stop;
 	for (;;) {
 		struct ax_unit *u = take_unit(f);
+		/* Before the unit holds new records: what was sent but is not
+		 * in the checkpoint file then belongs to the units in flight,
+		 * and that is all a crash can send twice. */
+		save_checkpoints(f);
 		if (!u)
 			return false;
 		ax_err err = fill_unit(f, u);
 		size_t n = u->count; /* once pushed, u belongs to the pipeline */
-		bool pushed = n > 0 && ax_queue_push(src->env->queue, u);
-		if (!pushed)
-			unit_done(u, false);
+		bool pushed = n > 0 && push_unit(f, u);
+		if (n == 0)
+			give_back(f, u);
 		if (*stop || (n > 0 && !pushed))
 			return false;
+		if (err == AX_ERR_LAST) /* this file is read: on to the next, if any */
+			err = ax_file_source_next_file(f->reader);
 		if (err == AX_ERR_AGAIN && !pushed)
 			nap();
 		else if (err && err != AX_ERR_AGAIN)
@@ -252,9 +585,13 @@ static void file_destroy(struct ax_source *src)
 	struct file_runner *f = (struct file_runner *)src;
 	if (!f)
 		return;
+	if (f->reader && f->delivered)
+		save_checkpoints(f); /* what was delivered after run returned */
 	ax_file_source_close(f->reader);
 	for (size_t i = 0; i < UNITS_IN_FLIGHT; i++)
 		ax_unit_finish(&f->units[i]);
+	free(f->delivered);
+	free(f->dirty);
 	pthread_cond_destroy(&f->returned);
 	pthread_mutex_destroy(&f->lock);
 	free(f->base.name);
@@ -283,8 +620,17 @@ static struct ax_source *file_create(const char *name, const void *conf, const s
 		f->units[i].owner = f;
 		f->free_units[f->nfree++] = &f->units[i];
 	}
-	f->reader = ax_file_source_open(name, c, env->agent->max_record_size, err);
-	if (!f->reader) {
+	bool checkpoints = c->checkpoint && strcmp(c->path, "-") != 0; /* stdin cannot be resumed */
+	f->reader = ax_file_source_open(name, c, env->agent->max_record_size,
+					checkpoints ? env->agent->state_dir : NULL, err);
+	if (f->reader && checkpoints) {
+		size_t n = ax_file_source_count(f->reader);
+		f->delivered = calloc(n, sizeof(*f->delivered));
+		f->dirty = calloc(n, sizeof(*f->dirty));
+		if (!f->delivered || !f->dirty)
+			*err = AX_ERR_NOMEM;
+	}
+	if (!f->reader || *err) {
 		file_destroy(&f->base);
 		return NULL;
 	}

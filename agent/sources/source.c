@@ -84,6 +84,10 @@ static const struct ax_option file_options[] = {
 	  "JSON-lines file (or glob) to read; \"-\" is standard input." },
 	{ "follow", AX_OPT_BOOL, "false", 0, FILESRC(follow), 0, 0, NULL,
 	  "Keep reading as the file grows (like tail -F); false: replay it once and stop." },
+	{ "checkpoint", AX_OPT_BOOL, "true", 0, FILESRC(checkpoint), 0, 0, NULL,
+	  "Keep each file's position (device, inode, offset past the last record safe in the spool) in state_dir and "
+	  "resume there after a restart; a replay of a file already read then sends nothing. false: every run reads "
+	  "the files from their start (a repeatable replay)." },
 	AX_OPTIONS_END,
 };
 

@@ -47,6 +47,7 @@ struct ax_ms_source_conf {
 struct ax_file_source_conf {
 	char *path;
 	bool follow;
+	bool checkpoint; /* resume each file where the last run's delivery ended */
 };
 
 /* What a running source gets from the agent. */
