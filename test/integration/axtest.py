@@ -61,6 +61,18 @@ def wait_for(cond, timeout=20.0, interval=0.05):
         time.sleep(interval)
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if it is still there after timeout seconds; reaps it."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def write_config(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

@@ -10,7 +10,6 @@ usage: test_three_outputs.py ANNEXA SOURCE_ROOT MOCK_CLUSTER KCAT HEC_RECEIVER""
 import collections
 import json
 import os
-import selectors
 import subprocess
 import sys
 import tempfile
@@ -19,59 +18,16 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "syslog"))
-from axtest import check, finish, read_jsonl, run_agent, wait_for, write_config  # noqa: E402
-from test_syslog import Rsyslog  # noqa: E402
+from axtest import check, finish, read_jsonl, run_agent, write_config  # noqa: E402
+from peers import HecReceiver, MockCluster, Rsyslog, kafka_messages, outputs_config, record_id  # noqa: E402
 
 TOKEN = "33333333-4444-4555-8666-777777777777"
 TOPIC = "annexa.all"
 
 
-class MockCluster:
-    """The kafka test's mock cluster helper; it stops when its stdin closes."""
-
-    def __init__(self, program):
-        self.proc = subprocess.Popen([program, "-b", "1", TOPIC], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self.proc.stdout.readline().strip() if sel.select(20) else ""
-        sel.close()
-        if not line.startswith("bootstrap "):
-            self.stop()
-            raise RuntimeError("mock cluster did not start: %r" % line)
-        self.bootstrap = line.split()[1]
-
-    def stop(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-
-
-class HecReceiver:
-    def __init__(self, script, tmp):
-        self.out = os.path.join(tmp, "hec-events.jsonl")
-        port_file = os.path.join(tmp, "hec.port")
-        self.proc = subprocess.Popen([sys.executable, script, "--token", TOKEN, "--out", self.out,
-                                      "--log", os.path.join(tmp, "hec-requests.jsonl"), "--port", "0",
-                                      "--port-file", port_file])
-        if not wait_for(lambda: os.path.exists(port_file) or self.proc.poll() is not None):
-            self.stop()
-            raise RuntimeError("the HEC receiver did not start")
-        with open(port_file) as f:
-            self.port = int(f.read())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
 def config(tmp, corpus, syslog_port, bootstrap, hec_port):
-    with open(os.path.join(tmp, "hec.token"), "w") as f:
+    token_file = os.path.join(tmp, "hec.token")
+    with open(token_file, "w") as f:
         f.write(TOKEN + "\n")
     return write_config(os.path.join(tmp, "annexa.conf"), """[agent]
 state_dir = {tmp}/state
@@ -82,25 +38,7 @@ shutdown_timeout = 30s
 type = file
 path = {corpus}
 
-[output "siem-syslog"]
-type = syslog
-address = tcp://127.0.0.1:{syslog_port}
-
-[output "bus"]
-type = kafka
-brokers = {bootstrap}
-topic = {topic}
-
-[output "splunk"]
-type = splunk_hec
-url = http://127.0.0.1:{hec_port}
-token_file = {tmp}/hec.token
-""".format(tmp=tmp, corpus=corpus, syslog_port=syslog_port, bootstrap=bootstrap, topic=TOPIC, hec_port=hec_port))
-
-
-def record_id(rec):
-    """Older records spell Id in lower case."""
-    return next((v for k, v in rec.items() if k.lower() == "id"), None)
+""".format(tmp=tmp, corpus=corpus) + outputs_config(syslog_port, bootstrap, TOPIC, hec_port, token_file))
 
 
 def distinct_ids(corpus, path):
@@ -136,20 +74,18 @@ def main():
         corpus = distinct_ids(os.path.join(root, "test", "corpus", "panther_o365.jsonl"), os.path.join(tmp, "in.jsonl"))
         want = expected(annexa, corpus)
         check(len(want) == 19, "the Panther corpus maps to 19 records")
-        rsyslog = Rsyslog(tmp, "rsyslog", udp=False, tls=False)
+        rsyslog = Rsyslog(tmp)
         cluster = hec = None
         try:
             rsyslog.start()
-            cluster = MockCluster(mock)
-            hec = HecReceiver(hec_script, tmp)
+            cluster = MockCluster(mock, [TOPIC])
+            hec = HecReceiver(hec_script, tmp, TOKEN)
             rc, err = run_agent(annexa, config(tmp, corpus, rsyslog.tcp_port, cluster.bootstrap, hec.port))
             check(rc == 0, "annexa run: exit %d: %s" % (rc, err[-1500:]))
             check(TOKEN not in err, "the HEC token never reaches the log")
             rsyslog.barrier("tcp")
             check_once("rsyslog", [json.loads(m["msg"]) for m in rsyslog.of_app("annexa")], want)
-            out = subprocess.run([kcat, "-C", "-q", "-J", "-e", "-o", "beginning", "-b", cluster.bootstrap, "-t", TOPIC],
-                                 stdout=subprocess.PIPE, check=True, timeout=60).stdout
-            messages = [json.loads(l) for l in out.splitlines() if l.strip()]
+            messages = kafka_messages(kcat, cluster.bootstrap, TOPIC)
             check(all(m["key"] == record_id(json.loads(m["payload"])) for m in messages), "kafka: key = the event's Id")
             check_once("kafka", [json.loads(m["payload"]) for m in messages], want)
             check_once("splunk_hec", [e["event"] for e in read_jsonl(hec.out)], want)

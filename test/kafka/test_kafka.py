@@ -9,7 +9,6 @@ usage: test_kafka.py ANNEXA MOCK_CLUSTER SOURCE_ROOT KCAT"""
 import collections
 import json
 import os
-import selectors
 import shutil
 import subprocess
 import sys
@@ -17,52 +16,16 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from axtest import check, finish, read_jsonl, spliced_from, wait_for, write_config  # noqa: E402
+from peers import MockCluster, kafka_messages  # noqa: E402
 
 ANNEXA, MOCK, ROOT, KCAT = sys.argv[1:5]
 CORPUS = os.path.join(ROOT, "test", "corpus", "panther_o365.jsonl")
 PASSWORD = "hunter2-do-not-log-me"
 
 
-class Cluster:
-    """The mock cluster helper: started on entry, stopped (and reaped) on exit."""
-
-    def __init__(self, brokers, topics):
-        self.proc = subprocess.Popen([MOCK, "-b", str(brokers), *topics], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self._line(20)
-        if not line.startswith("bootstrap "):
-            self.__exit__()
-            raise RuntimeError("mock cluster did not start: %r" % line)
-        self.bootstrap = line.split()[1]
-
-    def _line(self, timeout):
-        if not self.sel.select(timeout):
-            return ""
-        return self.proc.stdout.readline().strip()
-
-    def command(self, cmd):
-        """Runs cmd; returns what the answer says after "ok"."""
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        answer = self._line(10)
-        if answer.split(" ")[0] != "ok":
-            raise RuntimeError("mock cluster: %s: %r" % (cmd, answer))
-        return answer[2:].strip()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.sel.close()
-        self.proc.stdout.close()
+def Cluster(brokers, topics):
+    """The mock cluster helper (peers.py): started here, stopped on exit of a with block."""
+    return MockCluster(MOCK, topics, brokers)
 
 
 def metadata(bootstrap):
@@ -83,9 +46,7 @@ def leaders_of(bootstrap, topic):
 
 def consume(bootstrap, topic):
     """Every message of topic, as kcat's JSON envelope (key, headers, payload...)."""
-    out = subprocess.run([KCAT, "-C", "-q", "-J", "-e", "-o", "beginning", "-b", bootstrap, "-t", topic],
-                         stdout=subprocess.PIPE, check=True, timeout=60).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return kafka_messages(KCAT, bootstrap, topic)
 
 
 def consume_all(bootstrap):
