@@ -31,6 +31,8 @@ struct map_run {
 	void *out_conf;
 	struct ax_line_reader lines;
 	struct ax_origin origin;
+	struct ax_buf stream; /* map's own stream (chain.h): numbered from 1 at each run */
+	struct ax_link link;
 	uint64_t records, enriched;
 };
 
@@ -123,6 +125,9 @@ static int setup(struct map_run *m)
 	m->origin = (struct ax_origin){
 		.source = "stdin", .type = "map", .host = ax_host_name(m->agent.host), .version = AX_VERSION,
 	};
+	ax_buf_init(&m->stream, 4096);
+	if (ax_chain_stream_name(&m->origin, &m->stream))
+		return AX_EXIT_FAILURE;
 	return open_output(m);
 }
 
@@ -154,8 +159,10 @@ static int handle_line(struct map_run *m, const struct ax_line *line)
 			 (unsigned long long)line->full_len, (unsigned long long)m->agent.max_record_size);
 		return dead_letter(m, line, reason);
 	}
-	if (ax_process(&m->proc, line->data, line->len, &m->origin))
+	struct ax_seal seal = { .stream = m->stream.data, .prev = m->link };
+	if (ax_process_sealed(&m->proc, line->data, line->len, &m->origin, &seal))
 		return dead_letter(m, line, m->proc.reason);
+	m->link = seal.next;
 	m->enriched++;
 	if (ax_batch_builder_add(&m->batch, &m->proc.record))
 		return AX_EXIT_FAILURE;
@@ -190,6 +197,7 @@ static void cleanup(struct map_run *m)
 	ax_lines_finish(&m->lines);
 	ax_deadletter_close(&m->dl);
 	ax_processor_finish(&m->proc);
+	ax_buf_finish(&m->stream);
 	ax_rules_destroy(m->rules);
 	free(m->rule_files.items);
 	ax_agent_conf_finish(&m->agent);

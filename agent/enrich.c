@@ -251,8 +251,38 @@ static ax_err render_origin(struct ax_processor *p, const struct ax_origin *o)
 	return AX_OK;
 }
 
+/* u64 in decimal, without printf's cost on the hot path. */
+static ax_err add_u64(struct ax_buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+	do
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(digits));
+	return ax_buf_add(b, digits + sizeof(digits) - n, n);
+}
+
+/* ,"stream":…,"seq":N,"chain":"<64 placeholders>"  (chain.h); *hex: where the digits go */
+static ax_err add_seal(struct ax_buf *b, const struct ax_seal *seal, size_t *hex)
+{
+	static const char zeros[AX_CHAIN_HEX + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
+	ax_err err = ax_buf_adds(b, ",\"stream\":\"");
+	if (!err)
+		err = ax_buf_adds(b, seal->stream);
+	if (!err)
+		err = ax_buf_adds(b, "\",\"seq\":");
+	if (!err)
+		err = add_u64(b, seal->prev.seq + 1);
+	if (!err)
+		err = ax_buf_adds(b, ",\"chain\":\"");
+	*hex = b->len;
+	if (!err)
+		err = ax_buf_add(b, zeros, AX_CHAIN_HEX);
+	return err ? err : ax_buf_addc(b, '"');
+}
+
 static ax_err add_annexa(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
-			 const char *tenant)
+			 const char *tenant, const struct ax_seal *seal, size_t *hex)
 {
 	struct ax_buf *b = &p->out;
 	const struct ax_buf *fixed = &p->origin_text;
@@ -267,8 +297,13 @@ static ax_err add_annexa(struct ax_processor *p, const struct ax_origin *o, cons
 		err = ax_buf_add(b, ",\"tenant\":null", 14);
 	if (!err)
 		err = add_timestamp(b, ingested_now(p));
+	if (!err && seal) /* the fixed tail without its '}', then the seal's members */
+		err = ax_buf_add(b, fixed->data + p->origin_head, fixed->len - p->origin_head - 1);
+	if (!err && seal)
+		err = add_seal(b, seal, hex);
 	if (!err)
-		err = ax_buf_add(b, fixed->data + p->origin_head, fixed->len - p->origin_head);
+		err = seal ? ax_buf_addc(b, '}')
+			   : ax_buf_add(b, fixed->data + p->origin_head, fixed->len - p->origin_head);
 	return err;
 }
 
@@ -280,8 +315,21 @@ static size_t closing_brace(const char *raw, size_t len)
 	return len - 1;
 }
 
+/* Fills in a sealed record's chain value: R' runs from the record's '{' to
+ * its closing brace (the original's last '}'). */
+static ax_err seal_record(struct ax_processor *p, struct ax_seal *seal, size_t hex, size_t tail)
+{
+	struct ax_buf *b = &p->out;
+	if (!p->hasher && !(p->hasher = ax_chain_hasher_create()))
+		return AX_ERR_NOMEM;
+	const char *open = memchr(b->data, '{', b->len);
+	size_t begin = open ? (size_t)(open - b->data) : 0, end = b->len - tail + 1;
+	seal->next.seq = seal->prev.seq + 1;
+	return ax_chain_seal(p->hasher, b->data, begin, end, hex, seal->prev.chain, seal->next.chain);
+}
+
 static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
-		     const char *tenant)
+		     const char *tenant, struct ax_seal *seal)
 {
 	const struct ax_event *ev = &p->ev;
 	size_t brace = closing_brace(ev->raw, ev->raw_len);
@@ -292,10 +340,13 @@ static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const ch
 		err = ax_buf_addc(b, ',');
 	if (!err)
 		err = add_iso(p);
+	size_t hex = 0;
 	if (!err)
-		err = add_annexa(p, o, ctype, tenant);
+		err = add_annexa(p, o, ctype, tenant, seal, &hex);
 	if (!err)
 		err = ax_buf_add(b, ev->raw + brace, ev->raw_len - brace);
+	if (!err && seal)
+		err = seal_record(p, seal, hex, ev->raw_len - brace);
 	return err;
 }
 
@@ -349,6 +400,7 @@ void ax_processor_finish(struct ax_processor *p)
 	ax_json_doc_destroy(p->doc);
 	ax_match_cache_destroy(p->cache);
 	iso_cache_destroy(p->iso_cache);
+	ax_chain_hasher_destroy(p->hasher);
 	ax_buf_finish(&p->out);
 	ax_buf_finish(&p->origin_text);
 	free(p->origin.source);
@@ -358,6 +410,12 @@ void ax_processor_finish(struct ax_processor *p)
 }
 
 ax_err ax_process(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o)
+{
+	return ax_process_sealed(p, raw, len, o, NULL);
+}
+
+ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o,
+			 struct ax_seal *seal)
 {
 	p->reason[0] = '\0';
 	ax_err err = ax_event_decode(&p->ev, p->doc, raw, len);
@@ -376,7 +434,7 @@ ax_err ax_process(struct ax_processor *p, const char *raw, size_t len, const str
 	ax_mapper_eval_cached(p->rules, p->cache, &p->ev, &p->mapping);
 	const char *ctype = o->content_type ? o->content_type : ax_event_content_type(&p->ev);
 	const char *tenant = o->tenant ? o->tenant : tenant_of(&p->ev);
-	err = splice(p, o, ctype, tenant);
+	err = splice(p, o, ctype, tenant, seal);
 	if (err) {
 		snprintf(p->reason, sizeof(p->reason), "cannot enrich: %s", ax_strerror(err));
 		return err;

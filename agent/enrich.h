@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "chain.h"
 #include "err.h"
 #include "mapper.h"
 #include "outputs/output.h"
@@ -23,6 +24,7 @@ struct ax_origin {
 	const char *tenant;       /* NULL: from the record */
 	const char *host;
 	const char *version;
+	const char *stream;       /* NULL: from source, tenant and content type (chain.h) */
 };
 
 #define AX_ISO_CACHE_SLOTS 256
@@ -45,6 +47,7 @@ struct ax_processor {
 	struct ax_buf out;
 	const char *controls[AX_CSET_MAX];
 	struct ax_record record;
+	struct ax_chain_hasher *hasher; /* for sealed records, made at the first */
 	char ingested_at[32];
 	long long ingested_sec;
 	char reason[256]; /* why the last record failed */
@@ -58,6 +61,12 @@ void ax_processor_finish(struct ax_processor *p);
  * (AX_ERR_JSON, AX_ERR_TOO_DEEP, AX_ERR_NOT_OBJECT, AX_ERR_TOO_LARGE). */
 ax_err ax_process(struct ax_processor *p, const char *raw, size_t len,
 		  const struct ax_origin *origin) AX_WARN_UNUSED;
+/* The same, and the record takes its place in a stream (chain.h): the
+ * annexa member ends with stream, seq (seal->prev.seq + 1) and chain, and
+ * seal->next says where the stream is after it. The caller moves its
+ * stream there once the record is kept (spooled). seal NULL: ax_process. */
+ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
+			 struct ax_seal *seal) AX_WARN_UNUSED;
 /* Content type of a record when its source does not say (map, file). */
 const char *ax_event_content_type(const struct ax_event *ev);
 

@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		"  check-config  -c FILE: validate a config file, print every error as FILE:LINE\n"
 		"  controls      list the ISO/IEC 27001:2022 controls and the rules evidencing each\n"
 		"  options       print every config key, from the option tables (--format markdown|ini|json)\n"
+		"  verify        [--format text|json] [FILE|-]: check exported records' seq and chain\n"
 		"  --version     print the version\n"
 		"  --help        print this help\n\n"
 		"exit codes: 0 ok, 1 runtime failure, 2 usage or config error\n");
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 		{ "check-config", ax_cmd_check_config },
 		{ "controls", ax_cmd_controls },
 		{ "options", ax_cmd_options },
+		{ "verify", ax_cmd_verify },
 	};
 	if (argc < 2) {
 		usage(stderr);

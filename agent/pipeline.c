@@ -10,6 +10,7 @@
 #define SYNC_EVERY_UNITS 16   /* a busy pipeline syncs once per this many units */
 #define DISK_RETRY_MS 1000
 #define NEVER_SAFE UINT64_MAX /* spooled_to of a unit whose records did not all get in */
+#define CHAIN_SAVE_MS 1000    /* the streams' positions are saved at most this often (chain.h) */
 
 enum spooled { SPOOLED, REFUSED, STOPPED };
 
@@ -18,12 +19,31 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 {
 	*p = (struct ax_pipeline){ .spool = spool, .dead_letter = dead_letter, .agent = agent, .stop = stop,
 				   .on_ack = agent->spool == AX_SPOOL_MEMORY };
-	return ax_processor_init(&p->proc, rules, (unsigned)agent->max_depth, agent->max_record_size);
+	ax_buf_init(&p->stream, 4096);
+	ax_err err = ax_processor_init(&p->proc, rules, (unsigned)agent->max_depth, agent->max_record_size);
+	if (!err)
+		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
+	if (!err)
+		err = ax_chains_recover(&p->chains, spool);
+	p->synced_end = ax_spool_end(spool);
+	return err;
 }
 
 void ax_pipeline_finish(struct ax_pipeline *p)
 {
+	/* The last positions, with the spool's end at the last sync: a spool
+	 * emptied at this stop starts again at 0, and cannot be read for them. */
+	ax_chains_save(&p->chains, p->synced_end);
+	ax_chains_finish(&p->chains);
+	ax_buf_finish(&p->stream);
 	ax_processor_finish(&p->proc);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void nap_ms(const atomic_int *stop, int64_t ms)
@@ -62,9 +82,34 @@ static void dead_letter(struct ax_pipeline *p, const struct ax_unit *u, size_t i
 	counts->dead_lettered++;
 }
 
-static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
-				  const struct ax_origin *origin, struct ax_pipeline_counts *counts)
+/* Processes one record into its stream and spools it; the stream moves
+ * only when the spool took it, so seq has no gaps. */
+static enum spooled spool_sealed(struct ax_pipeline *p, const char *raw, size_t len, const struct ax_origin *origin,
+				 struct ax_chain_stream *stream, bool *processed)
 {
+	struct ax_seal seal = { .stream = stream->name, .prev = stream->link };
+	*processed = ax_process_sealed(&p->proc, raw, len, origin, &seal) == AX_OK;
+	if (!*processed)
+		return REFUSED;
+	enum spooled s = spool_retry(p, &p->proc.record);
+	if (s == SPOOLED)
+		ax_chains_advance(&p->chains, stream, &seal.next);
+	return s;
+}
+
+/* The stream of a unit's records; NULL: no memory. */
+static struct ax_chain_stream *stream_of(struct ax_pipeline *p, const struct ax_origin *origin)
+{
+	if (ax_chain_stream_name(origin, &p->stream))
+		return NULL;
+	return ax_chains_get(&p->chains, p->stream.data);
+}
+
+static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
+				  const struct ax_origin *origin, struct ax_chain_stream *stream,
+				  struct ax_pipeline_counts *counts)
+{
+	bool processed;
 	const struct ax_unit_record *ur = &u->records[i];
 	char reason[160];
 	counts->records++;
@@ -74,12 +119,13 @@ static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u
 		snprintf(reason, sizeof(reason), "record of %llu bytes exceeds max_record_size (%llu bytes)",
 			 (unsigned long long)ur->full_len, (unsigned long long)p->agent->max_record_size);
 		dead_letter(p, u, i, reason, counts);
-	} else if (ax_process(&p->proc, ax_unit_data(u, i), ur->len, origin)) {
-		dead_letter(p, u, i, p->proc.reason, counts);
+	} else if (!stream) {
+		dead_letter(p, u, i, "out of memory", counts);
 	} else {
-		enum spooled s = spool_retry(p, &p->proc.record);
+		enum spooled s = spool_sealed(p, ax_unit_data(u, i), ur->len, origin, stream, &processed);
 		if (s == REFUSED)
-			dead_letter(p, u, i, "the spool cannot take it (out of memory?)", counts);
+			dead_letter(p, u, i, processed ? "the spool cannot take it (out of memory?)" : p->proc.reason,
+				    counts);
 		return s == STOPPED ? STOPPED : SPOOLED;
 	}
 	return SPOOLED;
@@ -109,13 +155,15 @@ static void report_dropped(struct ax_pipeline *p, const struct ax_origin *origin
 	struct ax_gap gap = { .reason = "spool_dropped", .source = "spool", .tenant = "", .content_type = "",
 			      .from = now, .to = now, .detail = detail, .now = now };
 	struct ax_origin o = { .source = "spool", .type = "evidence_gap", .host = origin->host,
-			       .version = origin->version };
+			       .version = origin->version, .stream = AX_CHAIN_SPOOL_STREAM };
+	struct ax_chain_stream *stream = stream_of(p, &o);
 	struct ax_buf text;
 	struct ax_key key;
+	bool processed;
 	ax_buf_init(&text, 4096);
 	ax_error("spool", "EVIDENCE GAP (spool_dropped): %s", detail);
-	if (ax_gap_render(&gap, &text, &key) || ax_process(&p->proc, text.data, text.len, &o) ||
-	    spool_retry(p, &p->proc.record) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
+	if (!stream || ax_gap_render(&gap, &text, &key) ||
+	    spool_sealed(p, text.data, text.len, &o, stream, &processed) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
 		ax_error("spool", "the evidence_gap record could not be spooled");
 	ax_buf_finish(&text);
 }
@@ -124,8 +172,9 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 			 struct ax_pipeline_counts *counts)
 {
 	bool all_in = true;
+	struct ax_chain_stream *stream = stream_of(p, origin);
 	for (size_t i = 0; i < u->count && all_in; i++)
-		all_in = handle_record(p, u, i, origin, counts) != STOPPED;
+		all_in = handle_record(p, u, i, origin, stream, counts) != STOPPED;
 	if (all_in) /* a unit ends a frame: readers see it at once */
 		all_in = spool_retry(p, NULL) == SPOOLED;
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;
@@ -134,10 +183,24 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 	report_dropped(p, origin);
 }
 
+/* The streams' positions, saved after a sync (nothing spooled since) at
+ * most once a second: what was numbered since the last save is found in
+ * the spool at the next start (chain.h). */
+static void save_chains(struct ax_pipeline *p)
+{
+	int64_t now = now_ms();
+	if (!p->chains.dirty || now - p->chains_saved_ms < CHAIN_SAVE_MS || ax_spool_end(p->spool) != p->synced_end)
+		return;
+	ax_chains_save(&p->chains, p->synced_end); /* says why */
+	p->chains_saved_ms = now;
+}
+
 void ax_pipeline_settle(struct ax_pipeline *p, bool idle)
 {
-	if (!p->pending)
+	if (!p->pending) {
+		save_chains(p); /* one owed since the last sync */
 		return;
+	}
 	uint64_t safe = UINT64_MAX - 1; /* everything written, once synced */
 	if (p->on_ack) {
 		safe = ax_spool_committed_min(p->spool);
@@ -148,6 +211,8 @@ void ax_pipeline_settle(struct ax_pipeline *p, bool idle)
 			return; /* said why; the units wait for the next try */
 		p->unsynced = 0;
 	}
+	p->synced_end = ax_spool_end(p->spool);
+	save_chains(p);
 	while (p->pending && (p->pending->spooled_to <= safe || p->pending->spooled_to == NEVER_SAFE)) {
 		struct ax_unit *u = p->pending;
 		p->pending = u->next;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "config.h"
 #include "deadletter.h"
 #include "enrich.h"
@@ -32,16 +33,23 @@ struct ax_pipeline {
 	bool on_ack; /* spool = memory: a unit is safe once every output has it */
 	struct ax_unit *pending, *pending_tail;
 	unsigned unsynced;
+	struct ax_chains chains; /* every stream's last seq and chain (chain.h) */
+	struct ax_buf stream;    /* the name of the stream being spooled */
+	int64_t chains_saved_ms;
+	uint64_t synced_end; /* the spool's end at the last sync */
 };
 
 ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent, const struct ax_rules *rules,
 			struct ax_spool *spool, struct ax_deadletter *dead_letter, const atomic_int *stop) AX_WARN_UNUSED;
 void ax_pipeline_finish(struct ax_pipeline *p);
-/* Spools a unit's records; the unit waits for settle. */
+/* Spools a unit's records, each sealed into its stream (chain.h); the
+ * unit waits for settle. */
 void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct ax_origin *origin,
 			 struct ax_pipeline_counts *counts);
 /* Tells the sources about their safe units; idle (nothing more queued)
- * forces the sync that a busy pipeline spreads over several units. */
+ * forces the sync that a busy pipeline spreads over several units. After
+ * a sync, at most once a second, the streams' positions are saved
+ * (state_dir/chain; ax_pipeline_finish saves the last ones). */
 void ax_pipeline_settle(struct ax_pipeline *p, bool idle);
 /* Every unit still waiting is told it is not safe (the agent stops). */
 void ax_pipeline_abandon(struct ax_pipeline *p);

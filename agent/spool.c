@@ -849,28 +849,42 @@ void ax_spool_close(struct ax_spool *sp)
 
 /* ---- readers ---- */
 
-struct ax_spool_reader *ax_spool_reader_open(struct ax_spool *sp, const char *output, ax_err *err)
+struct ax_spool_reader *ax_spool_reader_open_at(struct ax_spool *sp, uint64_t from)
 {
 	struct ax_spool_reader *rd = calloc(1, sizeof(*rd));
-	*err = rd ? AX_ERR_USAGE : AX_ERR_NOMEM;
-	for (size_t i = 0; rd && i < sp->conf.noutputs; i++) {
-		if (strcmp(sp->cursors[i].name, output) == 0) {
-			rd->cur = &sp->cursors[i];
-			*err = AX_OK;
-		}
-	}
-	if (*err) {
-		free(rd);
+	if (!rd)
 		return NULL;
-	}
 	rd->sp = sp;
 	rd->fd = -1;
-	pthread_mutex_lock(&sp->lock);
-	rd->pos = rd->cur->pos;
-	pthread_mutex_unlock(&sp->lock);
+	rd->pos = (struct ax_spool_pos){ from, 0 };
 	ax_buf_init(&rd->stored, sp->max_frame);
 	ax_buf_init(&rd->raw, sp->max_frame);
 	return rd;
+}
+
+struct ax_spool_reader *ax_spool_reader_open(struct ax_spool *sp, const char *output, ax_err *err)
+{
+	struct cursor *cur = NULL;
+	for (size_t i = 0; i < sp->conf.noutputs; i++)
+		if (strcmp(sp->cursors[i].name, output) == 0)
+			cur = &sp->cursors[i];
+	struct ax_spool_reader *rd = cur ? ax_spool_reader_open_at(sp, 0) : NULL;
+	*err = rd ? AX_OK : cur ? AX_ERR_NOMEM : AX_ERR_USAGE;
+	if (!rd)
+		return NULL;
+	rd->cur = cur;
+	pthread_mutex_lock(&sp->lock);
+	rd->pos = cur->pos;
+	pthread_mutex_unlock(&sp->lock);
+	return rd;
+}
+
+uint64_t ax_spool_start(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	uint64_t start = sp->nsegs ? sp->segs[0].base : sp->end;
+	pthread_mutex_unlock(&sp->lock);
+	return start;
 }
 
 void ax_spool_reader_close(struct ax_spool_reader *rd)

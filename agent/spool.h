@@ -90,6 +90,11 @@ void ax_spool_get_stats(struct ax_spool *sp, struct ax_spool_stats *st);
 /* ---- readers, one per output ---- */
 
 struct ax_spool_reader *ax_spool_reader_open(struct ax_spool *sp, const char *output, ax_err *err);
+/* A reader of the records from logical position from on, with no cursor:
+ * it reads (next), but cannot commit or wait. For scans at startup. */
+struct ax_spool_reader *ax_spool_reader_open_at(struct ax_spool *sp, uint64_t from);
+/* The logical position of the oldest record still held (the end when none). */
+uint64_t ax_spool_start(struct ax_spool *sp);
 void ax_spool_reader_close(struct ax_spool_reader *rd);
 /* The next record, NULL when there is none yet. Valid until the next call. */
 const struct ax_record *ax_spool_next(struct ax_spool_reader *rd);
