@@ -21,6 +21,7 @@
 #include "version.h"
 
 static const struct ax_option *const agent_tables[] = { ax_agent_options, NULL };
+static const struct ax_option *const evidence_tables[] = { ax_evidence_options, NULL };
 
 /* Sections without a name, in the order of the file. */
 static const struct singleton {
@@ -29,6 +30,8 @@ static const struct singleton {
 	const struct ax_option *const *tables;
 } singletons[] = {
 	{ "agent", "Settings of the agent itself.", agent_tables },
+	{ "evidence", "The evidence ledger (per tenant, source, control and UTC day: records and what each output "
+		      "acknowledged), its daily evidence_summary records, and the gap watch.", evidence_tables },
 };
 
 struct section {

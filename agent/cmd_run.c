@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "config.h"
 #include "deadletter.h"
+#include "evidence.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -71,6 +72,7 @@ struct run {
 	bool replay;
 	const char *host;
 	int lock_fd;
+	struct ax_evidence *evidence;
 	struct ax_config *next_cfg; /* a reload's, validated */
 	struct ax_rules *next_rules;
 };
@@ -273,6 +275,19 @@ static int open_spool(struct run *r)
 	return r->spool ? AX_EXIT_OK : AX_EXIT_FAILURE;
 }
 
+/* The ledger, told by the pipeline and by every output. */
+static int open_evidence(struct run *r)
+{
+	ax_err err;
+	r->evidence = ax_evidence_create(&r->cfg->evidence, r->cfg->agent.state_dir, &r->rules->catalog, &err);
+	if (!r->evidence)
+		return AX_EXIT_FAILURE;
+	r->pipeline.evidence = r->evidence;
+	for (size_t i = 0; i < r->noutputs; i++)
+		ax_evidence_attach(r->evidence, &r->senders[i].delivery);
+	return AX_EXIT_OK;
+}
+
 /* Takes cfg and rules. */
 static int setup(struct run *r, struct ax_config *cfg, struct ax_rules *rules)
 {
@@ -297,6 +312,8 @@ static int setup(struct run *r, struct ax_config *cfg, struct ax_rules *rules)
 		return rc;
 	if (ax_pipeline_init(&r->pipeline, agent, r->rules, r->spool, &r->dl, &stop_requested))
 		return AX_EXIT_FAILURE;
+	if ((rc = open_evidence(r)))
+		return rc;
 	ax_queue_init(&r->queue, QUEUE_BYTES);
 	r->env = (struct ax_source_env){ .agent = agent, .queue = &r->queue, .stop = &stop_requested };
 	return create_sources(r);
@@ -419,6 +436,7 @@ static void pipeline(struct run *r, const char *path)
 		if (u)
 			consume(r, u);
 		ax_pipeline_settle(&r->pipeline, !u);
+		ax_pipeline_tick(&r->pipeline);
 		if (!u && r->replay && replay_over(r))
 			break;
 	}
@@ -516,6 +534,7 @@ static void cleanup(struct run *r, bool last)
 	free(r->senders);
 	ax_metrics_set_spool(NULL, 0);
 	ax_spool_close(r->spool);
+	ax_evidence_destroy(r->evidence); /* saves the ledger: every sender is joined */
 	ax_pipeline_finish(&r->pipeline);
 	ax_deadletter_close(&r->dl);
 	ax_rules_destroy(r->rules);

@@ -71,6 +71,7 @@ const struct ax_option ax_agent_options[] = {
 };
 
 static const struct ax_option *const agent_tables[] = { ax_agent_options, NULL };
+static const struct ax_option *const evidence_tables[] = { ax_evidence_options, NULL };
 
 /* ---- raw sections, as libinih hands them over ---- */
 
@@ -547,6 +548,12 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 		if (!*agent_seen)
 			check_metrics_listen(cfg, sec, diag);
 		*agent_seen = true;
+	} else if (strcmp(word, "evidence") == 0 && !name[0]) {
+		if (cfg->evidence_line)
+			ax_diag_add(diag, cfg->path, sec->line, "[evidence] is defined twice");
+		else
+			apply_section(cfg->path, sec, SIZE_MAX, evidence_tables, &cfg->evidence, "[evidence]", diag);
+		cfg->evidence_line = sec->line;
 	} else if (strcmp(word, "source") == 0 && name[0]) {
 		load_named_section(cfg->path, sec, name, &source_family, NULL, cfg->agent.strict_permissions,
 				   &cfg->sources, &cfg->nsources, diag);
@@ -554,7 +561,7 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 		load_named_section(cfg->path, sec, name, &output_family, cfg->agent.plugin_dir,
 				   cfg->agent.strict_permissions, &cfg->outputs, &cfg->noutputs, diag);
 	} else {
-		ax_diag_add(diag, cfg->path, sec->line, "unknown section [%s]; expected [agent], [source \"NAME\"] or [output \"NAME\"]", sec->header);
+		ax_diag_add(diag, cfg->path, sec->line, "unknown section [%s]; expected [agent], [evidence], [source \"NAME\"] or [output \"NAME\"]", sec->header);
 	}
 }
 
@@ -582,7 +589,8 @@ struct ax_config *ax_config_load(const char *path, struct ax_diag *diag)
 {
 	size_t before = diag->count;
 	struct ax_config *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg || !(cfg->path = strdup(path)) || ax_agent_conf_defaults(&cfg->agent)) {
+	if (!cfg || !(cfg->path = strdup(path)) || ax_agent_conf_defaults(&cfg->agent) ||
+	    ax_options_defaults(evidence_tables, &cfg->evidence)) {
 		ax_diag_add(diag, path, 0, "out of memory");
 		ax_config_destroy(cfg);
 		return NULL;
@@ -629,6 +637,7 @@ void ax_config_destroy(struct ax_config *cfg)
 	if (!cfg)
 		return;
 	ax_agent_conf_finish(&cfg->agent);
+	ax_options_free(evidence_tables, &cfg->evidence);
 	free_sections(cfg->sources, cfg->nsources);
 	free_sections(cfg->outputs, cfg->noutputs);
 	free(cfg->path);

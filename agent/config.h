@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "err.h"
+#include "evidence_conf.h"
 #include "option.h"
 
 /* What a [source] or [output] type needs the config loader to know. */
@@ -58,6 +59,8 @@ struct ax_section_conf {
 struct ax_config {
 	char *path;
 	struct ax_agent_conf agent;
+	struct ax_evidence_conf evidence;
+	int evidence_line; /* of the [evidence] section, 0: none */
 	struct ax_section_conf *sources;
 	size_t nsources;
 	struct ax_section_conf *outputs;

@@ -142,6 +142,8 @@ enum ax_delivery_state ax_delivery_send(struct ax_delivery *d, int64_t patience_
 	for (;;) {
 		int64_t retry_after = -1;
 		if (attempt(d, &b, &retry_after)) {
+			if (d->acked && d->batch.count)
+				d->acked(d->acked_arg, d->batch.records, d->batch.count);
 			d->attempts = 0;
 			d->state = AX_DELIVERY_OK;
 			ax_metrics_output_ok(d->metrics);

@@ -38,6 +38,11 @@ struct ax_delivery {
 	unsigned attempts;        /* failed sends of the pending batch */
 	uint64_t delivered, dead_lettered, routed;
 	char last_error[256];
+	/* Optional, set after init: told of the records the receiver took (the
+	 * rejected ones are out), before the batch is cleared. Called from the
+	 * sender's thread. */
+	void (*acked)(void *arg, const struct ax_record *records, size_t count);
+	void *acked_arg;
 	struct ax_metrics_output *metrics; /* may be NULL */
 };
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "host.h"
 #include "log.h"
 #include "sources/gap.h"
 #include "version.h"
@@ -59,8 +60,11 @@ static enum spooled spool_retry(struct ax_pipeline *p, const struct ax_record *r
 {
 	for (;;) {
 		ax_err err = rec ? ax_spool_append(p->spool, rec, p->stop) : ax_spool_flush(p->spool, p->stop);
-		if (!err)
+		if (!err) {
+			if (rec && p->evidence) /* rec is the processor's record */
+				ax_evidence_spooled(p->evidence, &p->proc);
 			return SPOOLED;
+		}
 		if (err == AX_ERR_AGAIN || (err == AX_ERR_IO && atomic_load(p->stop)))
 			return STOPPED;
 		if (err != AX_ERR_IO)
@@ -220,6 +224,26 @@ void ax_pipeline_settle(struct ax_pipeline *p, bool idle)
 			p->pending_tail = NULL;
 		u->done(u, u->spooled_to != NEVER_SAFE);
 	}
+}
+
+/* A record the agent makes itself (evidence.h), spooled like the others,
+ * in a frame of its own. */
+static void emit_evidence(void *arg, const char *json, size_t len, const struct ax_origin *origin)
+{
+	struct ax_pipeline *p = arg;
+	struct ax_origin o = *origin;
+	o.host = ax_host_name(NULL);
+	o.version = AX_VERSION;
+	struct ax_chain_stream *stream = stream_of(p, &o);
+	bool processed;
+	if (!stream || spool_sealed(p, json, len, &o, stream, &processed) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
+		ax_error("evidence", "a %s record of %s could not be spooled", o.type, o.source);
+}
+
+void ax_pipeline_tick(struct ax_pipeline *p)
+{
+	if (p->evidence)
+		ax_evidence_tick(p->evidence, (int64_t)time(NULL), emit_evidence, p);
 }
 
 void ax_pipeline_abandon(struct ax_pipeline *p)

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "deadletter.h"
 #include "enrich.h"
+#include "evidence.h"
 #include "spool.h"
 #include "unit.h"
 
@@ -33,6 +34,7 @@ struct ax_pipeline {
 	bool on_ack; /* spool = memory: a unit is safe once every output has it */
 	struct ax_unit *pending, *pending_tail;
 	unsigned unsynced;
+	struct ax_evidence *evidence; /* may be NULL: told of every record spooled */
 	struct ax_chains chains; /* every stream's last seq and chain (chain.h) */
 	struct ax_buf stream;    /* the name of the stream being spooled */
 	int64_t chains_saved_ms;
@@ -51,6 +53,8 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
  * a sync, at most once a second, the streams' positions are saved
  * (state_dir/chain; ax_pipeline_finish saves the last ones). */
 void ax_pipeline_settle(struct ax_pipeline *p, bool idle);
+/* The pipeline thread's periodic work: evidence summaries, gap watch, ledger saves. */
+void ax_pipeline_tick(struct ax_pipeline *p);
 /* Every unit still waiting is told it is not safe (the agent stops). */
 void ax_pipeline_abandon(struct ax_pipeline *p);
 static inline bool ax_pipeline_settled(const struct ax_pipeline *p) { return !p->pending; }
