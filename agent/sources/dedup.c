@@ -176,7 +176,7 @@ static void insert(struct ax_dedup *d, const struct ax_key *k, enum state st)
 {
 	if (d->count == d->alloc && (d->alloc == d->capacity || !grow(d)))
 		evict_oldest(d); /* full, or no memory to grow: forget the oldest */
-	size_t pos = (d->head + d->count) % d->alloc, slot;
+	size_t pos = (d->head + d->count) % d->alloc, slot = 0; /* find sets it: the table exists by now */
 	d->ring[pos] = (struct entry){ .key = *k, .state = (uint8_t)st };
 	d->count++;
 	d->live++;
