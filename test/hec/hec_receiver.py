@@ -268,6 +268,13 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"acks": result}, ()
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that went away mid-request (a killed agent) is no error of ours."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--token", required=True)
@@ -288,7 +295,7 @@ def main():
     args = ap.parse_args()
     for path in (args.out, args.log):
         open(path, "a").close()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = Server(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.state = State(args)
     if args.tls_cert:
