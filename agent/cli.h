@@ -14,6 +14,7 @@ int ax_cmd_map(int argc, char **argv);
 int ax_cmd_check_config(int argc, char **argv);
 int ax_cmd_controls(int argc, char **argv);
 int ax_cmd_options(int argc, char **argv);
+int ax_cmd_report(int argc, char **argv);
 int ax_cmd_verify(int argc, char **argv);
 
 #endif

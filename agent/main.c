@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		"  check-config  -c FILE: validate a config file, print every error as FILE:LINE\n"
 		"  controls      list the ISO/IEC 27001:2022 controls and the rules evidencing each\n"
 		"  options       print every config key, from the option tables (--format markdown|ini|json)\n"
+		"  report        -c FILE [--since 30d] [--format text|csv|json|html]: evidence per control from the ledger\n"
 		"  verify        [--format text|json] [FILE|-]: check exported records' seq and chain\n"
 		"  --version     print the version\n"
 		"  --help        print this help\n\n"
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
 		{ "check-config", ax_cmd_check_config },
 		{ "controls", ax_cmd_controls },
 		{ "options", ax_cmd_options },
+		{ "report", ax_cmd_report },
 		{ "verify", ax_cmd_verify },
 	};
 	if (argc < 2) {

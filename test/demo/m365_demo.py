@@ -5,12 +5,16 @@ Management Activity API with an o365 source, maps every record to its ISO/IEC
 27001 controls and writes the enriched records to stdout, as a SOC's SIEM
 would receive them. The demo stops once every record the emulator holds has
 come through (or after --timeout seconds), then prints records per control.
+One blob of the day expires before annexa can fetch it (the emulator's
+`expire` fault): annexa says so with an evidence_gap record. --report FILE
+writes `annexa report --format html` of the run there.
 
-usage: m365_demo.py [ANNEXA] [--timeout S] [--records-per-hour N]"""
+usage: m365_demo.py [ANNEXA] [--timeout S] [--records-per-hour N] [--report FILE]"""
 import argparse
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,11 +64,21 @@ def new_lines(path, offset):
     return data[:end].splitlines(), offset + end
 
 
+def audit_ids(records):
+    return {r.get("Id") or r.get("id") for r in records if r["annexa"]["type"] == "o365"}
+
+
+def gaps(records):
+    return [r for r in records if r["annexa"]["type"] == "evidence_gap"]
+
+
 def summary(records):
     per_control = collections.Counter(c for r in records for c in r["iso27001"]["controls"])
     print("\n%d enriched records; records per ISO/IEC 27001:2022 control (top 10):" % len(records), file=sys.stderr)
     for control, n in per_control.most_common(10):
         print("  %-6s %6d" % (control, n), file=sys.stderr)
+    for g in gaps(records):
+        print("evidence gap: %s, %s: %s" % (g["reason"], g["content_type"], g["detail"]), file=sys.stderr)
 
 
 def main():
@@ -72,8 +86,12 @@ def main():
     ap.add_argument("annexa", nargs="?", default=os.path.join(ROOT, "build", "agent", "annexa"))
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--records-per-hour", type=int, default=20)
+    ap.add_argument("--report", help="write `annexa report --format html` of the run to this file")
     args = ap.parse_args()
     emu = Emulator(ROOT, tenants=1, days=1, records_per_hour=args.records_per_hour, seed=2026)
+    blobs = emu.call("blobs?ids=1")["blobs"]
+    doomed = blobs[len(blobs) // 2]  # expires before annexa fetches it: an evidence gap
+    emu.faults({"match": re.escape(doomed["contentId"]), "action": "expire"})
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, "annexa.conf")
         with open(conf, "w") as f:
@@ -82,9 +100,9 @@ def main():
         root = ["--allow-root"] if os.geteuid() == 0 else []  # the README's command runs as root
         agent = subprocess.Popen([args.annexa, "run", "-c", conf, *root], env=env)
         try:
-            want = len(set(emu.available_ids()))
+            want = len(set(emu.available_ids()) - set(doomed["ids"]))
             records, offset, end = [], 0, time.monotonic() + args.timeout
-            while len({r.get("Id") or r.get("id") for r in records}) < want and time.monotonic() < end:
+            while (len(audit_ids(records)) < want or not gaps(records)) and time.monotonic() < end:
                 if agent.poll() is not None:
                     break
                 lines, offset = new_lines(os.path.join(tmp, "enriched.jsonl"), offset)
@@ -99,7 +117,10 @@ def main():
                 agent.wait(timeout=30)
             emu.stop()
         summary(records)
-        got = len({r.get("Id") or r.get("id") for r in records})
+        if args.report and subprocess.run([args.annexa, "report", "-c", conf, "--since", "2d", "--format", "html",
+                                           "-o", args.report], env=env).returncode:
+            return 1
+        got = len(audit_ids(records))
         if got < want:
             print("demo: %d of the emulator's %d records came through" % (got, want), file=sys.stderr)
             return 1
