@@ -29,13 +29,20 @@ char *ax_file_checkpoint_dir(const char *state_dir, const char *source, ax_err *
 	return ax_state_dir(state_dir, source, "files", err);
 }
 
-/* FNV-1a, 64 bits: names a checkpoint whose path is too long to spell. */
-static uint64_t fnv1a(const char *s)
+/* FNV-1a, 64 bits: names a checkpoint whose path is too long to spell,
+ * and fingerprints the bytes before its offset. */
+static uint64_t fnv1a(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
 	return h;
+}
+
+uint64_t ax_file_tail_hash(const char *bytes, size_t len)
+{
+	uint64_t h = fnv1a(bytes, len);
+	return h ? h : 1; /* 0 means "not known" */
 }
 
 static char *absolute(const char *file)
@@ -60,7 +67,7 @@ char *ax_file_checkpoint_path(const char *dir, const char *file)
 	char *path = ax_state_path(dir, abs, SUFFIX);
 	if (path && strlen(path) - strlen(dir) - 1 > NAME_MAX) {
 		char name[32];
-		snprintf(name, sizeof(name), "path-%016" PRIx64, fnv1a(abs));
+		snprintf(name, sizeof(name), "path-%016" PRIx64, fnv1a(abs, strlen(abs)));
 		free(path);
 		path = ax_state_path(dir, name, SUFFIX);
 	}
@@ -68,37 +75,42 @@ char *ax_file_checkpoint_path(const char *dir, const char *file)
 	return path;
 }
 
-/* Device and inode are unsigned 64-bit numbers; the file holds signed
- * ones, so they go through int64_t bit for bit. */
-static void position_fields(int64_t v[4], struct ax_checkpoint_field out[5])
+/* Device, inode and the fingerprint are unsigned 64-bit numbers; the
+ * file holds signed ones, so they go through int64_t bit for bit. A
+ * checkpoint written before the fingerprint existed loads with tail 0. */
+#define POSITION_FIELDS 5
+
+static void position_fields(int64_t v[POSITION_FIELDS], struct ax_checkpoint_field out[POSITION_FIELDS + 1])
 {
-	static const char *const names[] = { "device", "inode", "offset", "line" };
-	for (size_t i = 0; i < 4; i++)
+	static const char *const names[POSITION_FIELDS] = { "device", "inode", "offset", "line", "tail" };
+	for (size_t i = 0; i < POSITION_FIELDS; i++)
 		out[i] = (struct ax_checkpoint_field){ names[i], &v[i] };
-	out[4] = (struct ax_checkpoint_field){ NULL, NULL };
+	out[POSITION_FIELDS] = (struct ax_checkpoint_field){ NULL, NULL };
 }
 
 ax_err ax_file_checkpoint_load(const char *path, struct ax_file_position *pos, bool *found)
 {
-	int64_t v[4] = { 0 };
-	struct ax_checkpoint_field fields[5];
+	int64_t v[POSITION_FIELDS] = { 0 };
+	struct ax_checkpoint_field fields[POSITION_FIELDS + 1];
 	position_fields(v, fields);
 	ax_err err = ax_checkpoint_fields_load(path, fields, found);
 	if (!err && *found)
-		*pos = (struct ax_file_position){ (uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2], (uint64_t)v[3] };
+		*pos = (struct ax_file_position){ (uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2], (uint64_t)v[3],
+						  (uint64_t)v[4] };
 	return err;
 }
 
 ax_err ax_file_checkpoint_save(const char *path, const struct ax_file_position *pos)
 {
-	int64_t v[4] = { (int64_t)pos->device, (int64_t)pos->inode, (int64_t)pos->offset, (int64_t)pos->line };
-	struct ax_checkpoint_field fields[5];
+	int64_t v[POSITION_FIELDS] = { (int64_t)pos->device, (int64_t)pos->inode, (int64_t)pos->offset,
+				       (int64_t)pos->line, (int64_t)pos->tail };
+	struct ax_checkpoint_field fields[POSITION_FIELDS + 1];
 	position_fields(v, fields);
 	return ax_checkpoint_fields_save(path, fields);
 }
 
 enum ax_file_resume ax_file_resume_decide(const struct ax_file_position *cp, bool found, uint64_t device,
-					  uint64_t inode, uint64_t size)
+					  uint64_t inode, uint64_t size, uint64_t tail)
 {
 	if (!found)
 		return AX_FILE_RESUME_NONE;
@@ -106,7 +118,19 @@ enum ax_file_resume ax_file_resume_decide(const struct ax_file_position *cp, boo
 		return AX_FILE_RESUME_REPLACED;
 	if (size < cp->offset)
 		return AX_FILE_RESUME_TRUNCATED;
+	if (cp->tail && tail != cp->tail)
+		return AX_FILE_RESUME_REWRITTEN;
 	return AX_FILE_RESUME_AT;
+}
+
+/* The fingerprint of the file's bytes before offset, 0 when they cannot be read. */
+static uint64_t tail_of(int fd, uint64_t offset)
+{
+	char bytes[AX_FILE_TAIL];
+	size_t n = offset < AX_FILE_TAIL ? (size_t)offset : AX_FILE_TAIL;
+	if (n == 0 || pread(fd, bytes, n, (off_t)(offset - n)) != (ssize_t)n)
+		return 0;
+	return ax_file_tail_hash(bytes, n);
 }
 
 /* ---- the reader ---- */
@@ -139,6 +163,10 @@ static void log_resume(const struct ax_file_source *s, const char *path, enum ax
 		ax_info(s->name, "%s is shorter than its checkpoint (%llu bytes): truncated, reading it from the start",
 			path, (unsigned long long)cp->offset);
 		break;
+	case AX_FILE_RESUME_REWRITTEN:
+		ax_info(s->name, "%s does not hold what its checkpoint read up to byte %llu: truncated and written "
+			"again (copytruncate?), reading it from the start", path, (unsigned long long)cp->offset);
+		break;
 	case AX_FILE_RESUME_AT:
 		if ((uint64_t)s->st.st_size == cp->offset && !s->lines.follow)
 			ax_info(s->name, "%s was delivered to its end by an earlier run (checkpoint in %s): nothing new "
@@ -168,8 +196,9 @@ static ax_err resume(struct ax_file_source *s, const char *path)
 			ax_error(s->name, "cannot read checkpoint %s: %s", *cp_path, strerror(errno));
 			return err;
 		}
+		uint64_t tail = found && cp.tail && cp.offset <= (uint64_t)s->st.st_size ? tail_of(s->lines.fd, cp.offset) : 0;
 		how = ax_file_resume_decide(&cp, found, (uint64_t)s->st.st_dev, (uint64_t)s->st.st_ino,
-					    (uint64_t)s->st.st_size);
+					    (uint64_t)s->st.st_size, tail);
 	}
 	log_resume(s, path, how, &cp);
 	if (how != AX_FILE_RESUME_AT || cp.offset == 0)
@@ -321,6 +350,11 @@ void ax_file_source_position(const struct ax_file_source *s, size_t *file, struc
 		.offset = s->lines.consumed + s->lines.start,
 		.line = s->lines.number,
 	};
+	/* The bytes just read are still in the reader's buffer (unless the
+	 * line was shorter than the fingerprint and the buffer moved on). */
+	size_t n = pos->offset < AX_FILE_TAIL ? (size_t)pos->offset : AX_FILE_TAIL;
+	if (n > 0 && s->lines.start >= n)
+		pos->tail = ax_file_tail_hash(s->lines.buf + s->lines.start - n, n);
 }
 
 size_t ax_file_source_count(const struct ax_file_source *s)

@@ -22,16 +22,21 @@
 /* ---- checkpoints ----
  *
  * One per file path, in state_dir/sources/SOURCE/files/: the file's device
- * and inode, and the byte offset (and line number) just past the last
- * record whose unit the pipeline was done with (done(ok)). At start a file
- * resumes at that offset when it is still the same file (same device and
- * inode) and not shorter; a file replaced (rotated) or truncated since is
- * read from its start. The offset only ever names the end of a whole line,
- * so a resumed file never starts mid-record. */
+ * and inode, the byte offset (and line number) just past the last record
+ * whose unit the pipeline was done with (done(ok)), and a fingerprint of
+ * the bytes before that offset. At start a file resumes at that offset
+ * when it is still the same file (same device and inode), not shorter, and
+ * holds the same bytes there; a file replaced (rotated), truncated, or
+ * truncated and written again past the offset (logrotate's copytruncate
+ * while the agent was down) is read from its start. The offset only ever
+ * names the end of a whole line, so a resumed file never starts mid-record. */
+#define AX_FILE_TAIL 64 /* bytes before the offset the fingerprint covers */
+
 struct ax_file_position {
 	uint64_t device, inode;
 	uint64_t offset; /* bytes read and taken: the next record starts here */
 	uint64_t line;   /* lines before offset, for the dead-letter file */
+	uint64_t tail;   /* ax_file_tail_hash of the AX_FILE_TAIL bytes before offset (fewer at the start); 0: unknown */
 };
 
 enum ax_file_resume {
@@ -39,6 +44,7 @@ enum ax_file_resume {
 	AX_FILE_RESUME_AT,        /* the same file: resume at the checkpoint */
 	AX_FILE_RESUME_REPLACED,  /* another inode (rotated): from the start */
 	AX_FILE_RESUME_TRUNCATED, /* shorter than the checkpoint: from the start */
+	AX_FILE_RESUME_REWRITTEN, /* other bytes before the offset: from the start */
 };
 
 /* state_dir/sources/SOURCE/files, made (mode 0700) with its parents; free it.
@@ -51,9 +57,12 @@ char *ax_file_checkpoint_path(const char *dir, const char *file);
  * when the checkpoint is damaged; AX_ERR_IO when it cannot be read. */
 ax_err ax_file_checkpoint_load(const char *path, struct ax_file_position *pos, bool *found) AX_WARN_UNUSED;
 ax_err ax_file_checkpoint_save(const char *path, const struct ax_file_position *pos) AX_WARN_UNUSED;
-/* What to do with a file that now has this device, inode and size. */
+/* What to do with a file that now has this device, inode and size, and
+ * whose bytes before the checkpoint's offset have this fingerprint. */
 enum ax_file_resume ax_file_resume_decide(const struct ax_file_position *cp, bool found, uint64_t device,
-					  uint64_t inode, uint64_t size);
+					  uint64_t inode, uint64_t size, uint64_t tail);
+/* Never 0. */
+uint64_t ax_file_tail_hash(const char *bytes, size_t len);
 
 /* ---- the reader ---- */
 

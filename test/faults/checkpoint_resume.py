@@ -11,8 +11,9 @@ mid-file), then:
   the units in flight (4 x 1024) and the output's batch (500) twice;
 - a replay of a file already delivered sends nothing and exits 0, saying so;
   checkpoint = false sends it all again;
-- a file replaced (another inode: rotated) or truncated since the last run
-  is read from its start.
+- a file replaced (another inode: rotated), truncated, or emptied and
+  written again past the checkpoint (copytruncate) since the last run is
+  read from its start.
 
 usage: checkpoint_resume.py ANNEXA GEN_RECORDS"""
 import os
@@ -145,21 +146,35 @@ def rotated_and_truncated(tap, annexa, tmp, gen_records):
     # logrotate: the file is moved away, a new (shorter) one takes its name
     os.rename(source, source + ".1")
     second = generate(gen_records, source, 100, 12)
-    offset = os.path.getsize(log)
-    rc = Agent(annexa, conf, log).wait(60)
-    text = log_since(log, offset)
-    tap.ok(rc == 0 and read_jsonl_ids(out) == first + second and "another inode" in text,
+    text = run_again(annexa, conf, log)
+    tap.ok(read_jsonl_ids(out) == first + second and "another inode" in text,
            "a rotated file (another inode) is read from its start, and the log says so")
     # truncated in place (same inode, shorter than the checkpoint), then written again
-    third = generate(gen_records, source + ".new", 40, 13)
-    with open(source + ".new", "rb") as f, open(source, "r+b") as g:
+    third = rewrite(gen_records, source, 40, 13)
+    text = run_again(annexa, conf, log)
+    tap.ok(read_jsonl_ids(out) == first + second + third and "truncated" in text,
+           "a truncated file is read from its start, and the log says so")
+    # logrotate's copytruncate while the agent is down: emptied, then written past the old offset
+    fourth = rewrite(gen_records, source, 400, 14)
+    text = run_again(annexa, conf, log)
+    tap.ok(read_jsonl_ids(out) == first + second + third + fourth and "written again" in text,
+           "a file emptied and written again past the checkpoint (copytruncate) is read from its start")
+
+
+def rewrite(gen_records, path, count, seed):
+    """Empties path in place (same inode) and writes count new records into it; returns their Ids."""
+    ids = generate(gen_records, path + ".new", count, seed)
+    with open(path + ".new", "rb") as f, open(path, "r+b") as g:
         g.truncate(0)
         g.write(f.read())
+    return ids
+
+
+def run_again(annexa, conf, log):
+    """One more run to its end; what it logged ("" when it did not exit 0)."""
     offset = os.path.getsize(log)
     rc = Agent(annexa, conf, log).wait(60)
-    text = log_since(log, offset)
-    tap.ok(rc == 0 and read_jsonl_ids(out) == first + second + third and "truncated" in text,
-           "a truncated file is read from its start, and the log says so")
+    return log_since(log, offset) if rc == 0 else ""
 
 
 def main():

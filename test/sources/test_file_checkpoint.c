@@ -2,7 +2,7 @@
  * delivery ended: the checkpoint file (round trip, device and inode as
  * unsigned 64-bit numbers, damaged files refused), its name (escaped
  * absolute path, hashed when too long), the resume decision (same file,
- * rotated, truncated), and the running source: the checkpoint moves over
+ * rotated, truncated, written again), and the running source: the checkpoint moves over
  * delivered units in push order only, stops at a unit not delivered, and a
  * new run starts at it; a rotated or truncated file starts over; stdin and
  * checkpoint = false keep none. */
@@ -131,7 +131,7 @@ static void test_round_trip_keeps_64_bit_numbers(void **state)
 	struct fixture *f = *state;
 	char *path = checkpoint_of(f, f->input);
 	struct ax_file_position pos = { .device = UINT64_MAX - 3, .inode = (1ULL << 63) + 5, .offset = 1234567,
-					.line = 89 }, got = { 0 };
+					.line = 89, .tail = UINT64_MAX - 77 }, got = { 0 };
 	bool found = true;
 	assert_int_equal(ax_file_checkpoint_load(path, &got, &found), AX_OK);
 	assert_false(found);
@@ -194,14 +194,20 @@ static void test_names_escape_the_absolute_path(void **state)
 static void test_resume_decision(void **state)
 {
 	(void)state;
-	struct ax_file_position cp = { .device = 8, .inode = 42, .offset = 1000, .line = 10 };
-	assert_int_equal(ax_file_resume_decide(&cp, false, 8, 42, 5000), AX_FILE_RESUME_NONE);
-	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 5000), AX_FILE_RESUME_AT);
-	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 1000), AX_FILE_RESUME_AT); /* read to its end */
-	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 43, 5000), AX_FILE_RESUME_REPLACED);
-	assert_int_equal(ax_file_resume_decide(&cp, true, 9, 42, 5000), AX_FILE_RESUME_REPLACED);
-	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 999), AX_FILE_RESUME_TRUNCATED);
-	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 0), AX_FILE_RESUME_TRUNCATED);
+	struct ax_file_position cp = { .device = 8, .inode = 42, .offset = 1000, .line = 10, .tail = 777 };
+	assert_int_equal(ax_file_resume_decide(&cp, false, 8, 42, 5000, 777), AX_FILE_RESUME_NONE);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 5000, 777), AX_FILE_RESUME_AT);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 1000, 777), AX_FILE_RESUME_AT); /* read to its end */
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 43, 5000, 777), AX_FILE_RESUME_REPLACED);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 9, 42, 5000, 777), AX_FILE_RESUME_REPLACED);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 999, 777), AX_FILE_RESUME_TRUNCATED);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 0, 0), AX_FILE_RESUME_TRUNCATED);
+	/* same inode, long enough, other bytes before the offset: written again */
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 5000, 778), AX_FILE_RESUME_REWRITTEN);
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 5000, 0), AX_FILE_RESUME_REWRITTEN);
+	cp.tail = 0; /* a checkpoint from before the fingerprint: trusted as it is */
+	assert_int_equal(ax_file_resume_decide(&cp, true, 8, 42, 5000, 778), AX_FILE_RESUME_AT);
+	assert_int_not_equal(ax_file_tail_hash("", 0), 0);
 }
 
 /* ---- the running source ---- */
@@ -392,6 +398,34 @@ static void test_truncated_file_starts_over(void **state)
 	assert_int_equal(pos.offset, offset_after(10));
 }
 
+/* logrotate's copytruncate while the agent was down: the same inode,
+ * emptied and written again past the old offset. */
+static void test_rewritten_file_starts_over(void **state)
+{
+	struct fixture *f = *state;
+	deliver_first_unit(f);
+	bool found;
+	struct ax_file_position before = saved(f, &found);
+	assert_true(found);
+	assert_int_not_equal(before.tail, 0);
+	FILE *out = fopen(f->input, "r+");
+	assert_non_null(out);
+	assert_int_equal(ftruncate(fileno(out), 0), 0);
+	for (unsigned i = 1; i <= LINES; i++)
+		fprintf(out, "{\"Id\":\"new-%u\"}\n", i);
+	fclose(out);
+	struct stat st;
+	assert_int_equal(stat(f->input, &st), 0);
+	assert_true((uint64_t)st.st_size > before.offset);
+	assert_int_equal(st.st_ino, (ino_t)before.inode);
+	struct run r;
+	start(&r, f, 3);
+	assert_int_equal(r.units[0]->records[0].line, 1);
+	assert_memory_equal(ax_unit_data(r.units[0], 0), "{\"Id\":\"new-1\"}", 14);
+	done_all(&r);
+	finish(&r);
+}
+
 static void test_grown_file_resumes_at_its_checkpoint(void **state)
 {
 	struct fixture *f = *state;
@@ -485,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_unit_not_delivered_keeps_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_file_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_file_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewritten_file_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grown_file_resumes_at_its_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_false_keeps_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glob_keeps_one_checkpoint_per_file, setup, teardown),
