@@ -16,9 +16,22 @@ from m365test import (TENANT, Agent, Emulator, agent_conf, check, graph_list, ou
                       source_conf, versions, wait_for)
 
 
+def check_retry_after(log, route, what):
+    """Every 429 (and 503 with Retry-After) of route is followed by a wait of at least Retry-After."""
+    for i, e in enumerate(log):
+        if e.get("route") != route or e.get("status") not in (429, 503) or not e.get("retry_after"):
+            continue
+        nxt = [n for n in log[i + 1:] if n.get("route") == route]
+        if nxt:
+            wait = nxt[0]["t"] - nxt[0]["ms"] / 1000.0 - e["t"]
+            check(wait >= float(e["retry_after"]) - 0.05, "%s: Retry-After %s honoured after HTTP %s: next %s after "
+                  "%.2fs" % (what, e["retry_after"], e["status"], route, wait))
+
+
 def alerts(annexa, root, tmp):
     """Ties across page boundaries (also where the emulator drops @odata.nextLink and the
-    next page is asked for from the last timestamp), updates forwarded again, a restart."""
+    next page is asked for from the last timestamp), updates forwarded again, a restart,
+    429 and 503 with Retry-After."""
     emu = Emulator(root, days=3, records_per_hour=0, content_types="Audit.Exchange", alerts_per_day=60,
                    alert_update_rate=0.8, alert_tie_rate=0.6, alert_tie_group=4, graph_omit_nextlink_rate=0.3)
     try:
@@ -28,9 +41,11 @@ def alerts(annexa, root, tmp):
         def current():
             return set((a["id"], a["lastUpdateDateTime"]) for a in graph_list(emu, "security/alerts_v2", "$top=2000"))
 
+        emu.faults({"match": "GET .*alerts_v2", "status": 429, "retry_after": "2", "skip": 2, "count": 1},
+                   {"match": "GET .*alerts_v2", "status": 503, "retry_after": "1", "skip": 5, "count": 1})
         agent = Agent(annexa, tmp, conf)
         want = current()
-        wait_for(lambda: want <= set(versions(out_records(tmp))), 60, 0.2)
+        wait_for(lambda: want <= set(versions(out_records(tmp))), 120, 0.2)
         rc = agent.stop()
         check(rc == 0, "alerts: exit 0 after SIGTERM (%s): %s" % (rc, agent.stderr()[-800:]))
         got = versions(out_records(tmp))
@@ -41,7 +56,7 @@ def alerts(annexa, root, tmp):
         emu.call("clock", {"advance": 86400})
         agent = Agent(annexa, tmp, conf)
         later = current()
-        wait_for(lambda: later <= set(versions(out_records(tmp))), 60, 0.2)
+        wait_for(lambda: later <= set(versions(out_records(tmp))), 120, 0.2)
         time.sleep(1.5)
         rc = agent.stop()
         check(rc == 0, "alerts: second run exits 0 (%s)" % rc)
@@ -55,8 +70,12 @@ def alerts(annexa, root, tmp):
         recs = [r for r in out_records(tmp) if r.get("annexa", {}).get("type") == "graph_alerts"]
         check(all(r["annexa"]["content_type"] == "Graph.SecurityAlerts" and r["annexa"]["tenant"] == TENANT
                   for r in recs), "alerts carry their origin")
-        pages = [e for e in emu.log("alerts_v2") if "%24skip=" in (e.get("query") or "") or "$skip=" in (e.get("query") or "")]
+        log = emu.log("alerts_v2")
+        pages = [e for e in log if "%24skip=" in (e.get("query") or "") or "$skip=" in (e.get("query") or "")]
         check(len(pages) > 10, "@odata.nextLink was followed (%d follow-ups)" % len(pages))
+        limited = set((e["status"], str(e["retry_after"])) for e in log if e.get("status") in (429, 503))
+        check({(429, "2"), (503, "1")} <= limited, "alerts: the scripted 429 and 503 were met: %s" % limited)
+        check_retry_after(log, "alerts_v2", "alerts")
     finally:
         emu.stop()
 
@@ -86,14 +105,8 @@ def audit(annexa, root, tmp):
         log = emu.log()
         limited = [e for e in log if e.get("status") == 429]
         check(limited, "the /auditLogs limit was met")
-        for i, e in enumerate(log):
-            if e.get("status") != 429:
-                continue
-            nxt = [n for n in log[i + 1:] if n.get("route") == e.get("route")]
-            if nxt:
-                check(nxt[0]["t"] - e["t"] >= float(e["retry_after"]) - 0.05,
-                      "Retry-After %s honoured: next %s after %.2fs" % (e["retry_after"], e["route"],
-                                                                       nxt[0]["t"] - e["t"]))
+        for route in ("directoryAudits", "signIns"):
+            check_retry_after(log, route, "audit")
     finally:
         emu.stop()
 
