@@ -200,7 +200,8 @@ ax_err ax_ledger_render(struct ax_ledger *l, struct ax_buf *out)
 		err = render_party(out, l->parties[i]);
 	for (size_t i = 0; i < l->nstreams && !err; i++)
 		err = render_stream(out, l->streams[i]);
-	qsort(l->rows, l->nrows, sizeof(*l->rows), row_cmp); /* the index holds pointers: order is free */
+	if (l->nrows) /* the index holds pointers: order is free */
+		qsort(l->rows, l->nrows, sizeof(*l->rows), row_cmp);
 	for (size_t i = 0; i < l->nrows && !err; i++)
 		err = render_row(out, l, l->rows[i]);
 	for (size_t i = 0; i < l->ngaps && !err; i++)
