@@ -111,7 +111,10 @@ static int write_out(const char *path, const struct ax_buf *b)
 		return AX_EXIT_FAILURE;
 	}
 	bool ok = fwrite(b->data, 1, b->len, f) == b->len;
-	ok = (path ? fclose(f) : fflush(f)) == 0 && ok;
+	if (path)
+		ok = fclose(f) == 0 && ok;
+	else
+		ok = fflush(f) == 0 && ok;
 	if (!ok)
 		fprintf(stderr, "annexa report: cannot write %s\n", path ? path : "to stdout");
 	return ok ? AX_EXIT_OK : AX_EXIT_FAILURE;

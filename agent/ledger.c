@@ -296,8 +296,9 @@ static struct ax_ledger_row *row_new(struct ax_ledger *l, struct ax_ledger_strea
 struct ax_ledger_row *ax_ledger_row(struct ax_ledger *l, struct ax_ledger_stream *s, int32_t day)
 {
 	struct ax_ledger_row **recent = &s->recent[(uint32_t)day % AX_LEDGER_RECENT];
-	if (*recent && (*recent)->day == day)
-		return *recent;
+	struct ax_ledger_row *hit = *recent;
+	if (hit && hit->day == day)
+		return hit;
 	struct ax_ledger_row *r = NULL;
 	for (size_t k = l->index_cap ? row_hash(s, day) & (l->index_cap - 1) : 0; l->index_cap && l->index[k];
 	     k = (k + 1) & (l->index_cap - 1)) {

@@ -14,6 +14,7 @@
 #define MAX_TOKEN_RESPONSE (64u << 10)
 #define ASSERTION_LIFETIME_S 600
 #define RENEW_MARGIN_S 300
+#define MAX_LIFE_S (24 * 3600) /* no Microsoft token lives longer */
 
 struct ax_token_client {
 	struct ax_token_conf conf; /* strings borrowed from the config */
@@ -221,6 +222,8 @@ static bool store_token(struct ax_token_client *tc, yajl_val root)
 	explicit_bzero(line, n);
 	free(line);
 	int64_t now = (int64_t)time(NULL);
+	if (life > MAX_LIFE_S) /* a hostile or broken answer must not overflow the clock */
+		life = MAX_LIFE_S;
 	int64_t margin = life / 5 < RENEW_MARGIN_S ? life / 5 : RENEW_MARGIN_S;
 	tc->expires_at = now + life;
 	tc->renew_at = now + life - margin;
