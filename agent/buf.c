@@ -76,6 +76,16 @@ ax_err ax_buf_addf(struct ax_buf *b, const char *fmt, ...)
 	return AX_OK;
 }
 
+ax_err ax_buf_add_u64(struct ax_buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+	do
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(digits));
+	return ax_buf_add(b, digits + sizeof(digits) - n, n);
+}
+
 ax_err ax_buf_add_json_str(struct ax_buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

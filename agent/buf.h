@@ -7,6 +7,7 @@
 #define AX_AGENT_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -26,6 +27,8 @@ ax_err ax_buf_addc(struct ax_buf *b, char c) AX_WARN_UNUSED;
 ax_err ax_buf_adds(struct ax_buf *b, const char *s) AX_WARN_UNUSED;
 ax_err ax_buf_addf(struct ax_buf *b, const char *fmt, ...) AX_WARN_UNUSED
 	__attribute__((format(printf, 2, 3)));
+/* Appends v in decimal (as printf's %llu), without printf's cost. */
+ax_err ax_buf_add_u64(struct ax_buf *b, uint64_t v) AX_WARN_UNUSED;
 /* Appends s as a JSON string literal, quotes included. */
 ax_err ax_buf_add_json_str(struct ax_buf *b, const char *s, size_t len) AX_WARN_UNUSED;
 /* NUL-terminates without counting the NUL in len. */

@@ -251,17 +251,6 @@ static ax_err render_origin(struct ax_processor *p, const struct ax_origin *o)
 	return AX_OK;
 }
 
-/* u64 in decimal, without printf's cost on the hot path. */
-static ax_err add_u64(struct ax_buf *b, uint64_t v)
-{
-	char digits[20];
-	size_t n = 0;
-	do
-		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
-	while ((v /= 10) && n < sizeof(digits));
-	return ax_buf_add(b, digits + sizeof(digits) - n, n);
-}
-
 /* ,"stream":…,"seq":N,"chain":"<64 placeholders>"  (chain.h); *hex: where the digits go */
 static ax_err add_seal(struct ax_buf *b, const struct ax_seal *seal, size_t *hex)
 {
@@ -272,7 +261,7 @@ static ax_err add_seal(struct ax_buf *b, const struct ax_seal *seal, size_t *hex
 	if (!err)
 		err = ax_buf_adds(b, "\",\"seq\":");
 	if (!err)
-		err = add_u64(b, seal->prev.seq + 1);
+		err = ax_buf_add_u64(b, seal->prev.seq + 1);
 	if (!err)
 		err = ax_buf_adds(b, ",\"chain\":\"");
 	*hex = b->len;

@@ -3,16 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
+#include "civil.h"
 
 /* Reads exactly n digits at *p. */
 static bool digits(const char **p, const char *end, int n, int64_t *out)
@@ -98,7 +89,7 @@ bool ax_time_parse(const char *s, size_t len, int64_t *ticks)
 		return false;
 	if (!clock_part(&p, end, &secs, &frac) || !zone(&p, end, &offset) || p != end)
 		return false;
-	int64_t epoch = days_from_civil(y, mo, d) * AX_DAY_S + secs - offset;
+	int64_t epoch = ax_days_from_civil(y, mo, d) * AX_DAY_S + secs - offset;
 	*ticks = epoch * AX_TICKS_PER_SEC + frac;
 	return true;
 }

@@ -140,6 +140,20 @@ static bool fit_datagram(struct syslog_output *s, size_t msg_start, uint8_t *rej
 	return false;
 }
 
+/* A JSON payload over a stream with octet counting, the common case: the
+ * header is formatted alone and the record copied once, straight into the
+ * wire buffer behind its length. */
+static ax_err add_counted_json(struct syslog_output *s, const struct ax_syslog_event *ev, size_t n)
+{
+	ax_err err = ax_syslog_header(&s->style, ev, &s->message);
+	err = err ? err : ax_buf_add_u64(&s->wire, s->message.len + ev->r->len);
+	err = err ? err : ax_buf_addc(&s->wire, ' ');
+	err = err ? err : ax_buf_add(&s->wire, s->message.data, s->message.len);
+	err = err ? err : ax_buf_add(&s->wire, ev->r->json, ev->r->len);
+	s->ends[n] = s->wire.len;
+	return err;
+}
+
 static ax_err add_message(struct syslog_output *s, const struct ax_record *r, int64_t now,
 			  size_t n, uint8_t *rejected)
 {
@@ -147,6 +161,9 @@ static ax_err add_message(struct syslog_output *s, const struct ax_record *r, in
 	size_t msg_start;
 	ax_syslog_event_init(&ev, r, now);
 	ax_buf_clear(&s->message);
+	if (s->peer.proto != AX_SYSLOG_UDP && s->conf->framing == SYSLOG_OCTET_COUNTING &&
+	    s->style.payload == SYSLOG_JSON)
+		return add_counted_json(s, &ev, n);
 	ax_err err = ax_syslog_message(&s->style, &ev, &s->message, &msg_start);
 	if (err || !fit_datagram(s, msg_start, rejected))
 		return err;

@@ -47,12 +47,38 @@ static ax_err add_ascii(struct ax_buf *out, unsigned char c, enum ax_syslog_esca
 	return ax_buf_addc(out, (char)c);
 }
 
+/* Printable ASCII that the context takes as it is (backslashed[] aside). */
+static bool plain(unsigned char c, enum ax_syslog_escape how)
+{
+	if (c < 0x20 || c >= 0x7F)
+		return false;
+	switch (how) {
+	case AX_ESC_SD_VALUE:
+		return c != '"' && c != '\\' && c != ']';
+	case AX_ESC_CEF_HEADER:
+	case AX_ESC_LEEF_HEADER:
+		return c != '|' && c != '\\';
+	case AX_ESC_CEF_VALUE:
+		return c != '=' && c != '\\';
+	default:
+		return true;
+	}
+}
+
 ax_err ax_syslog_escape(struct ax_buf *out, const char *text, enum ax_syslog_escape how)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t len = strlen(text);
 	ax_err err = AX_OK;
 	for (size_t i = 0; i < len && !err;) {
+		size_t run = i; /* most values are plain: copied at once */
+		while (run < len && plain(s[run], how))
+			run++;
+		if (run > i) {
+			err = ax_buf_add(out, s + i, run - i);
+			i = run;
+			continue;
+		}
 		size_t n = utf8_sequence(s + i, len - i);
 		if (n == 0)
 			err = ax_buf_adds(out, REPLACEMENT_CHARACTER);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "outputs/syslog/syslog.h"
 
 /* RFC 5424 §6: field length limits. */
@@ -71,6 +72,13 @@ static bool zone(const char *p, int *offset)
 	return true;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 bool ax_syslog_parse_time(const char *t, int64_t *sec, int32_t *usec, int *frac_digits)
 {
 	int Y, M, D, h, m, s, offset;
@@ -82,12 +90,9 @@ bool ax_syslog_parse_time(const char *t, int64_t *sec, int32_t *usec, int *frac_
 	const char *rest = fraction(t + 19, usec, frac_digits);
 	if (!rest || !zone(rest, &offset) || M < 1 || M > 12 || h > 23 || m > 59 || s > 60)
 		return false;
-	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-			 .tm_hour = h, .tm_min = m, .tm_sec = s > 59 ? 59 : s };
-	time_t when = timegm(&tm);
-	if (tm.tm_mday != D || tm.tm_mon != M - 1) /* 2023-02-30 was normalised: not a date */
+	if (D < 1 || D > days_in_month(Y, M)) /* 2023-02-30 is not a date */
 		return false;
-	*sec = (int64_t)when - offset;
+	*sec = ax_days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + (s > 59 ? 59 : s) - offset;
 	return true;
 }
 
@@ -99,21 +104,66 @@ void ax_syslog_event_init(struct ax_syslog_event *ev, const struct ax_record *r,
 		ev->usec = (int32_t)(now_ms % 1000) * 1000;
 		ev->frac_digits = 3;
 	}
-	snprintf(ev->rule, sizeof(ev->rule), "%s", r->rule ? r->rule : "");
+	const char *rule = r->rule ? r->rule : "";
+	size_t n = strnlen(rule, sizeof(ev->rule) - 1);
+	memcpy(ev->rule, rule, n);
+	ev->rule[n] = '\0';
 }
 
+/* n as width digits, zero-padded (n < 10^width). */
+static char *put_digits(char *p, unsigned n, int width)
+{
+	for (int i = width - 1; i >= 0; i--, n /= 10)
+		p[i] = (char)('0' + n % 10);
+	return p + width;
+}
+
+void ax_syslog_utc(int64_t sec, struct ax_syslog_utc *t)
+{
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	ax_civil_from_days(days, &t->year, &t->month, &t->day);
+	t->hour = (int)(rem / 3600);
+	t->min = (int)(rem / 60 % 60);
+	t->sec = (int)(rem % 60);
+}
+
+/* YYYY-MM-DDThh:mm:ss[.frac]Z, digit by digit: this runs for every message. */
 static ax_err add_rfc3339(struct ax_buf *out, const struct ax_syslog_event *ev)
 {
-	struct tm tm;
-	time_t t = (time_t)ev->sec;
-	char frac[8] = "";
-	if (!gmtime_r(&t, &tm))
-		return AX_ERR_IO;
-	if (ev->frac_digits > 0)
-		snprintf(frac, sizeof(frac), ".%06d", (int)ev->usec);
-	frac[ev->frac_digits > 0 ? ev->frac_digits + 1 : 0] = '\0';
-	return ax_buf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
-			   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	struct ax_syslog_utc t;
+	ax_syslog_utc(ev->sec, &t);
+	int nfrac = ev->frac_digits > 6 ? 6 : ev->frac_digits > 0 ? ev->frac_digits : 0;
+	char frac[8] = ".";
+	put_digits(frac + 1, (unsigned)ev->usec % 1000000u, 6);
+	if (t.year < 0 || t.year > 9999) /* not from a 4-digit year: as printf writes it */
+		return ax_buf_addf(out, "%04lld-%02d-%02dT%02d:%02d:%02d%.*sZ", (long long)t.year, t.month,
+				   t.day, t.hour, t.min, t.sec, nfrac ? nfrac + 1 : 0, frac);
+	ax_err err = ax_buf_reserve(out, 28);
+	if (err)
+		return err;
+	char *p = out->data + out->len;
+	p = put_digits(p, (unsigned)t.year, 4);
+	*p++ = '-';
+	p = put_digits(p, (unsigned)t.month, 2);
+	*p++ = '-';
+	p = put_digits(p, (unsigned)t.day, 2);
+	*p++ = 'T';
+	p = put_digits(p, (unsigned)t.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)t.min, 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)t.sec, 2);
+	if (nfrac) {
+		memcpy(p, frac, (size_t)nfrac + 1);
+		p += nfrac + 1;
+	}
+	*p++ = 'Z';
+	out->len = (size_t)(p - out->data);
+	return AX_OK;
 }
 
 ax_err ax_syslog_add_controls(struct ax_buf *out, const struct ax_record *r, enum ax_syslog_escape how)
@@ -132,7 +182,9 @@ static ax_err add_param(struct ax_buf *out, const char *name, const char *value)
 {
 	if (!value[0])
 		return AX_OK;
-	ax_err err = ax_buf_addf(out, " %s=\"", name);
+	ax_err err = ax_buf_addc(out, ' ');
+	err = err ? err : ax_buf_adds(out, name);
+	err = err ? err : ax_buf_add(out, "=\"", 2);
 	if (!err)
 		err = ax_syslog_escape(out, value, AX_ESC_SD_VALUE);
 	return err ? err : ax_buf_addc(out, '"');
@@ -143,7 +195,8 @@ static ax_err add_structured_data(struct ax_buf *out, const struct ax_syslog_sty
 				  const struct ax_syslog_event *ev)
 {
 	const struct ax_record *r = ev->r;
-	ax_err err = ax_buf_addf(out, "[%s", s->sd_id);
+	ax_err err = ax_buf_addc(out, '[');
+	err = err ? err : ax_buf_adds(out, s->sd_id);
 	if (!err && r->ncontrols) {
 		err = ax_buf_adds(out, " controls=\"");
 		err = err ? err : ax_syslog_add_controls(out, r, AX_ESC_SD_VALUE);
@@ -160,7 +213,9 @@ static ax_err add_structured_data(struct ax_buf *out, const struct ax_syslog_sty
 static ax_err header_5424(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,
 			  struct ax_buf *out)
 {
-	ax_err err = ax_buf_addf(out, "<%d>1 ", ax_syslog_pri(s->facility, ev->r->severity));
+	ax_err err = ax_buf_addc(out, '<');
+	err = err ? err : ax_buf_add_u64(out, (unsigned)ax_syslog_pri(s->facility, ev->r->severity));
+	err = err ? err : ax_buf_add(out, ">1 ", 3);
 	err = err ? err : add_rfc3339(out, ev);
 	err = err ? err : ax_buf_addc(out, ' ');
 	err = err ? err : ax_syslog_header_field(out, s->hostname, HOSTNAME_MAX);
@@ -194,10 +249,15 @@ static ax_err header_3164(const struct ax_syslog_style *s, const struct ax_syslo
 	return err ? err : ax_buf_adds(out, ": ");
 }
 
+ax_err ax_syslog_header(const struct ax_syslog_style *s, const struct ax_syslog_event *ev, struct ax_buf *out)
+{
+	return s->format == SYSLOG_RFC3164 ? header_3164(s, ev, out) : header_5424(s, ev, out);
+}
+
 ax_err ax_syslog_message(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,
 			 struct ax_buf *out, size_t *msg_start)
 {
-	ax_err err = s->format == SYSLOG_RFC3164 ? header_3164(s, ev, out) : header_5424(s, ev, out);
+	ax_err err = ax_syslog_header(s, ev, out);
 	if (err)
 		return err;
 	*msg_start = out->len;
@@ -214,7 +274,8 @@ ax_err ax_syslog_message(const struct ax_syslog_style *s, const struct ax_syslog
 ax_err ax_syslog_frame(int framing, struct ax_buf *out, const char *msg, size_t len)
 {
 	if (framing == SYSLOG_OCTET_COUNTING) {
-		ax_err err = ax_buf_addf(out, "%zu ", len);
+		ax_err err = ax_buf_add_u64(out, len);
+		err = err ? err : ax_buf_addc(out, ' ');
 		return err ? err : ax_buf_add(out, msg, len);
 	}
 	size_t start = out->len;

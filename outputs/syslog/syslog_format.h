@@ -59,6 +59,12 @@ void ax_syslog_event_init(struct ax_syslog_event *ev, const struct ax_record *r,
 /* Parses "YYYY-MM-DD[T ]hh:mm:ss[.frac][Z|±hh:mm]" (no zone: UTC, as
  * Microsoft 365 writes it). */
 bool ax_syslog_parse_time(const char *text, int64_t *sec, int32_t *usec, int *frac_digits);
+/* A UTC time broken down (gmtime_r without the C library's time zone work). */
+struct ax_syslog_utc {
+	int64_t year;
+	int month, day, hour, min, sec; /* month 1..12, day 1..31 */
+};
+void ax_syslog_utc(int64_t sec, struct ax_syslog_utc *t);
 /* facility * 8 + the syslog severity of the record's severity. */
 int ax_syslog_pri(int facility, enum ax_severity severity);
 
@@ -66,6 +72,9 @@ int ax_syslog_pri(int facility, enum ax_severity severity);
  * MSG part (the payload), the only part truncation may cut. */
 ax_err ax_syslog_message(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,
 			 struct ax_buf *out, size_t *msg_start) AX_WARN_UNUSED;
+/* Appends the header alone (what ax_syslog_message writes before the MSG). */
+ax_err ax_syslog_header(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,
+			struct ax_buf *out) AX_WARN_UNUSED;
 ax_err ax_syslog_payload_cef(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,
 			     struct ax_buf *out) AX_WARN_UNUSED;
 ax_err ax_syslog_payload_leef(const struct ax_syslog_style *s, const struct ax_syslog_event *ev,

@@ -120,6 +120,69 @@ static void test_parse_time(void **state)
 	}
 }
 
+/* The date arithmetic that replaced timegm and gmtime_r gives what they
+ * give: every day of years 0000..9999 (and the day around them), each
+ * month's days 0..32, and the timestamps the RFC 5424 header prints. */
+static void test_dates_as_libc(void **state)
+{
+	(void)state;
+	for (int64_t day = -719530; day <= 2932900; day += 1) {
+		int64_t sec = day * 86400 + (day * 7919) % 86400;
+		struct tm tm;
+		time_t t = (time_t)sec;
+		struct ax_syslog_utc u;
+		assert_non_null(gmtime_r(&t, &tm));
+		ax_syslog_utc(sec, &u);
+		if (u.year != tm.tm_year + 1900 || u.month != tm.tm_mon + 1 || u.day != tm.tm_mday ||
+		    u.hour != tm.tm_hour || u.min != tm.tm_min || u.sec != tm.tm_sec)
+			fail_msg("day %lld: %lld-%d-%d %d:%d:%d", (long long)day, (long long)u.year, u.month, u.day,
+				 u.hour, u.min, u.sec);
+	}
+	for (int y = 0; y <= 9999; y += (y < 2200 ? 1 : 37)) {
+		for (int m = 1; m <= 12; m++) {
+			for (int d = 0; d <= 32; d++) {
+				char text[40];
+				snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.25+01:30", y, m, d, d % 24,
+					 (d * 7) % 60, d == 31 ? 60 : d);
+				struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = d % 24,
+						 .tm_min = (d * 7) % 60, .tm_sec = d == 31 ? 59 : d };
+				time_t want = timegm(&tm);
+				bool valid = tm.tm_mday == d && tm.tm_mon == m - 1;
+				int64_t sec;
+				int32_t usec;
+				int digits;
+				bool ok = ax_syslog_parse_time(text, &sec, &usec, &digits);
+				if (ok != valid || (ok && sec != (int64_t)want - 5400))
+					fail_msg("%s: %s", text, ok ? "wrong seconds" : "refused");
+			}
+		}
+	}
+	/* the header's timestamp, fractions and all, as printf wrote it */
+	static const char *const times[] = {
+		"0000-01-01T00:00:00Z", "1969-12-31T23:59:59.9Z", "1970-01-01T00:00:00.000001Z",
+		"2000-02-29T12:34:56.123Z", "9999-12-31T23:59:59.999999Z", "2022-12-12T15:57:57.1234567Z",
+	};
+	struct ax_syslog_style s = style(SYSLOG_RFC5424, SYSLOG_JSON);
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(times); i++) {
+		struct ax_record r = record();
+		r.creation_time = times[i];
+		char *got = format(&s, &r, NULL);
+		struct ax_syslog_event ev;
+		ax_syslog_event_init(&ev, &r, NOW_MS);
+		struct tm tm;
+		time_t t = (time_t)ev.sec;
+		char frac[8] = "", want[80];
+		assert_non_null(gmtime_r(&t, &tm));
+		if (ev.frac_digits > 0)
+			snprintf(frac, sizeof(frac), ".%06d", (int)ev.usec);
+		frac[ev.frac_digits > 0 ? ev.frac_digits + 1 : 0] = '\0';
+		snprintf(want, sizeof(want), "<131>1 %04d-%02d-%02dT%02d:%02d:%02d%sZ fwd-1 ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+		assert_contains(got, want);
+		free(got);
+	}
+}
+
 static void test_rfc5424(void **state)
 {
 	(void)state;
@@ -433,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pri),
 		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_dates_as_libc),
 		cmocka_unit_test(test_rfc5424),
 		cmocka_unit_test(test_time_falls_back_to_now),
 		cmocka_unit_test(test_header_fields),
