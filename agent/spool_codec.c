@@ -1,7 +1,8 @@
 #include "spool_codec.h"
 
 #include <string.h>
-#include <zlib.h>
+
+#include "crc32.h"
 
 enum { S_ID, S_TIME, S_WORKLOAD, S_OPERATION, S_USER, S_IP, S_CATEGORY, S_RULE, S_SOURCE, S_CTYPE,
        S_TENANT, NSTRINGS };
@@ -127,8 +128,7 @@ ax_err ax_spool_decode_record(const char *payload, size_t len, size_t *pos, stru
 
 static uint32_t frame_crc(const uint8_t *header, const void *stored, uint32_t stored_len)
 {
-	uLong crc = crc32(0L, header + 4, 12);
-	return (uint32_t)crc32(crc, stored, stored_len);
+	return ax_crc32(ax_crc32(0, header + 4, 12), stored, stored_len);
 }
 
 void ax_spool_frame_header(uint8_t header[AX_SPOOL_FRAME_HEADER], const void *stored,
