@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "log.h"
 #include "metrics.h"
 #include "spool_codec.h"
@@ -54,6 +55,9 @@ struct ax_spool {
 	uint64_t end, bytes;
 	struct cursor *cursors;
 	bool dir_unsynced;
+	int cursors_fd;           /* STATE_DIR/spool/cursors, rewritten in place; -1: not open */
+	struct ax_buf cursors_text;
+	size_t cursors_len;       /* what the file holds */
 	struct ax_spool_stats stats;
 	uint64_t dropped_untaken;
 	/* the writer's */
@@ -302,22 +306,41 @@ static char *cursors_path(const struct ax_spool *sp)
 	return asprintf(&path, "%s/cursors", sp->dir) < 0 ? NULL : path;
 }
 
-/* Lines "FRAME INDEX NAME" after a "annexa-spool-cursors 1" line, then "end". */
+#define CURSORS_HEAD_V1 "annexa-spool-cursors 1\n"
+#define CURSORS_HEAD "annexa-spool-cursors 2\n"
+
+/* Lines "FRAME INDEX NAME" after a "annexa-spool-cursors 2" line, then
+ * "crc HEX" (the CRC-32 of every byte before it) and "end". Version 1
+ * (before 2026-11) has no crc line. */
 static bool parse_cursors(struct ax_spool *sp, FILE *f, bool *seen)
 {
 	char line[1024];
-	bool ended = false;
-	if (!fgets(line, sizeof(line), f) || strcmp(line, "annexa-spool-cursors 1\n") != 0)
+	bool ended = false, v2, crc_ok = false;
+	if (!fgets(line, sizeof(line), f))
 		return false;
+	v2 = strcmp(line, CURSORS_HEAD) == 0;
+	if (!v2 && strcmp(line, CURSORS_HEAD_V1) != 0)
+		return false;
+	uint32_t crc = ax_crc32(0, line, strlen(line));
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t frame;
-		unsigned index;
+		unsigned index, want;
 		int name_at = 0;
-		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line, "end") == 0) {
+		size_t len = strlen(line);
+		if (strcmp(line, "end\n") == 0 || strcmp(line, "end") == 0) {
 			ended = true;
 			break;
 		}
+		if (crc_ok)
+			return false; /* only "end" may follow the crc line */
+		if (v2 && sscanf(line, "crc %8x", &want) == 1) {
+			if (want != crc)
+				return false;
+			crc_ok = true;
+			continue;
+		}
+		crc = ax_crc32(crc, line, len);
+		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "%" SCNu64 " %u %n", &frame, &index, &name_at) != 2 || !name_at)
 			return false;
 		for (size_t i = 0; i < sp->conf.noutputs; i++) {
@@ -327,7 +350,7 @@ static bool parse_cursors(struct ax_spool *sp, FILE *f, bool *seen)
 			}
 		}
 	}
-	return ended;
+	return ended && (crc_ok || !v2);
 }
 
 static void clamp_cursor(const struct ax_spool *sp, struct cursor *c)
@@ -363,34 +386,44 @@ static void load_cursors(struct ax_spool *sp)
 	free(seen);
 }
 
-/* Under lock. Written without fsync: a lost update only sends records again. */
+/* Under lock. Written without fsync: a lost update only sends records
+ * again. Rewritten in place, one pwrite: a new file renamed over the old
+ * at every commit cost the sender more than its batch's TCP send (an inode
+ * and a block allocated and freed each time). A write torn by a power loss
+ * fails the crc line and reads as no cursors file: every output starts at
+ * the oldest record, sending again, never skipping. */
 static ax_err save_cursors(struct ax_spool *sp)
 {
 	if (!sp->dir)
 		return AX_OK;
-	char *path = cursors_path(sp), *tmp = NULL;
-	if (!path || asprintf(&tmp, "%s.tmp", path) < 0) {
-		free(path);
-		return AX_ERR_NOMEM;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	ax_err err = f ? AX_OK : AX_ERR_IO;
-	if (f) {
-		fprintf(f, "annexa-spool-cursors 1\n");
-		for (size_t i = 0; i < sp->conf.noutputs; i++)
-			fprintf(f, "%" PRIu64 " %u %s\n", sp->cursors[i].pos.frame, sp->cursors[i].pos.index,
-				sp->cursors[i].name);
-		fprintf(f, "end\n");
-		err = ferror(f) | fclose(f) ? AX_ERR_IO : AX_OK;
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	if (!err && rename(tmp, path) != 0)
-		err = AX_ERR_IO;
+	struct ax_buf *b = &sp->cursors_text;
+	ax_buf_clear(b);
+	ax_err err = ax_buf_adds(b, CURSORS_HEAD);
+	for (size_t i = 0; !err && i < sp->conf.noutputs; i++)
+		err = ax_buf_addf(b, "%" PRIu64 " %u %s\n", sp->cursors[i].pos.frame, sp->cursors[i].pos.index,
+				  sp->cursors[i].name);
+	if (!err)
+		err = ax_buf_addf(b, "crc %08x\nend\n", (unsigned)ax_crc32(0, b->data, b->len));
 	if (err)
-		ax_error(LOG_NAME, "cannot write %s: %s", path, strerror(errno));
-	free(tmp);
+		return err;
+	char *path = cursors_path(sp);
+	if (!path)
+		return AX_ERR_NOMEM;
+	if (sp->cursors_fd < 0) {
+		sp->cursors_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		sp->cursors_len = SIZE_MAX; /* unknown: cut it to what is written */
+	}
+	ssize_t w = sp->cursors_fd < 0 ? -1 : pwrite(sp->cursors_fd, b->data, b->len, 0);
+	if (w != (ssize_t)b->len ||
+	    (sp->cursors_len > b->len && ftruncate(sp->cursors_fd, (off_t)b->len) != 0)) {
+		ax_error(LOG_NAME, "cannot write %s: %s", path, w >= 0 && w < (ssize_t)b->len ? "short write" : strerror(errno));
+		err = AX_ERR_IO;
+		if (sp->cursors_fd >= 0)
+			close(sp->cursors_fd);
+		sp->cursors_fd = -1; /* opened again next time */
+	} else {
+		sp->cursors_len = b->len;
+	}
 	free(path);
 	return err;
 }
@@ -442,6 +475,8 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->changed, &attr);
 	pthread_condattr_destroy(&attr);
+	sp->cursors_fd = -1;
+	ax_buf_init(&sp->cursors_text, 1u << 20);
 	ax_buf_init(&sp->frame, sp->max_frame);
 	ax_buf_init(&sp->zbuf, sp->max_frame + (64u << 10));
 	sp->conf.outputs = conf->outputs; /* read by init_cursors only */
@@ -840,6 +875,9 @@ void ax_spool_close(struct ax_spool *sp)
 	free(sp->cursors);
 	free(sp->segs);
 	free(sp->dir);
+	if (sp->cursors_fd >= 0)
+		close(sp->cursors_fd);
+	ax_buf_finish(&sp->cursors_text);
 	ax_buf_finish(&sp->frame);
 	ax_buf_finish(&sp->zbuf);
 	pthread_cond_destroy(&sp->changed);

@@ -349,6 +349,87 @@ static void test_cursors(void **state)
 	done(f);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The cursors file is rewritten in place at each commit, with a CRC line:
+ * a file from before (version 1, no crc) still reads; one whose bytes do
+ * not match their crc (a write torn by a power loss) reads as no file, so
+ * every output starts at the oldest record: sent again, never skipped; and
+ * a file that shrank keeps nothing of its longer past. */
+static void test_cursors_file(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	char path[600], text[4096];
+	snprintf(path, sizeof(path), "%s/cursors", f->dir);
+	open_spool(f);
+	append(f, 0, 100); /* one frame */
+	struct ax_spool_reader *a = reader(f, "a");
+	for (int i = 0; i < 7; i++)
+		check(ax_spool_next(a), i);
+	struct ax_spool_pos pos = ax_spool_tell(a);
+	assert_int_equal(ax_spool_commit(a, pos), AX_OK);
+	ax_spool_reader_close(a);
+	char *saved = unit_read_file(path, NULL);
+	assert_contains(saved, "annexa-spool-cursors 2\n");
+	assert_contains(saved, " 7 a\n");
+	assert_contains(saved, "\ncrc ");
+	assert_int_equal(strcmp(saved + strlen(saved) - 5, "\nend\n"), 0);
+	close_spool(f);
+
+	/* version 1: a resumes at 7, b reads everything */
+	snprintf(text, sizeof(text), "annexa-spool-cursors 1\n%llu 7 a\n%llu 0 b\nend\n",
+		 (unsigned long long)pos.frame, (unsigned long long)pos.frame);
+	write_text(path, text);
+	open_spool(f);
+	a = reader(f, "a");
+	struct ax_spool_reader *b = reader(f, "b");
+	assert_int_equal(read_all(a, 7), 100);
+	assert_int_equal(read_all(b, 0), 100);
+	ax_spool_reader_close(a);
+	ax_spool_reader_close(b);
+	close_spool(f);
+
+	/* version 2 with a digit changed: as if there were no file */
+	char *changed = strdup(saved);
+	strstr(changed, " 7 a\n")[1] = '9';
+	write_text(path, changed);
+	unit_quiet_logs();
+	open_spool(f);
+	a = reader(f, "a");
+	assert_int_equal(read_all(a, 0), 100);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	ax_spool_reader_close(a);
+	close_spool(f);
+
+	/* longer than what is written next: cut */
+	size_t n = (size_t)snprintf(text, sizeof(text), "annexa-spool-cursors 1\n");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "0 0 gone-output-%d\n", i);
+	snprintf(text + n, sizeof(text) - n, "0 0 a\nend\n");
+	write_text(path, text);
+	open_spool(f);
+	a = reader(f, "a");
+	assert_int_equal(read_all(a, 0), 100);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	ax_spool_reader_close(a);
+	size_t len = 0;
+	char *now = unit_read_file(path, &len);
+	assert_int_equal(len, strlen(now));
+	assert_null(strstr(now, "gone-output"));
+	assert_int_equal(strcmp(now + len - 5, "\nend\n"), 0);
+	free(now);
+	free(changed);
+	free(saved);
+	done(f);
+}
+
 /* In memory: the same reading, and the smallest committed position tells
  * what every output has. */
 static void test_memory(void **state)
@@ -382,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_full_pauses),
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_cursors),
+		cmocka_unit_test(test_cursors_file),
 		cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
