@@ -171,7 +171,7 @@ def throttling(annexa, root, tmp):
 def server_errors(annexa, root, tmp):
     """5xx/408 storms, connection resets, malformed bodies, a 50,000-record blob."""
     emu = Emulator(root, days=0.25, records_per_hour=400, content_types="Audit.General", error_rate=0.2,
-                   reset_rate=0.05, malformed_rate=0.05, large_blob_rate=0.015, large_blob_records=50000, seed=14)
+                   reset_rate=0.05, malformed_rate=0.05, large_blob_every=48, large_blob_records=50000, seed=14)
     try:
         emu.faults({"match": "GET .*/audit/", "status": 500, "code": "AF50000", "count": 4},
                    {"match": "GET .*subscriptions/content", "status": 503, "count": 4})

@@ -63,6 +63,8 @@ KNOBS = [
     ("expire_after_list_rate", float, 0.0, False, "Blobs that expire once listed: the fetch gets AF20051 (5.16)."),
     ("large_blob_rate", float, 0.0, False, "Blobs of large_blob_records records (5.20)."),
     ("large_blob_records", int, 50000, False, "Records in a large blob."),
+    ("large_blob_every", int, 0, False, "Also make every Nth blob of a stream large (0: off): a large blob in any "
+     "window of N blob intervals, whatever the hour."),
     ("bad_record_rate", float, 0.0, False, "Array elements that are not records (a string, an object without Id) (5.17/5.23)."),
     ("records", "list", [], False, "JSONL file served verbatim as a tenant's content (repeatable, paired with --content-type)."),
     ("content_type", "list", [], False, "Content type of the matching --records file (one value applies to all)."),

@@ -126,6 +126,7 @@ class Stream:
         m = BlobMeta()
         m.n = self.n_of(i)
         m.large = rng.random() < cfg.large_blob_rate
+        m.large = m.large or (cfg.large_blob_every > 0 and i % cfg.large_blob_every == 0)
         if m.large:
             m.n = cfg.large_blob_records
         m.late = rng.random() < cfg.late_rate
