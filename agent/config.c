@@ -14,6 +14,7 @@
 #include "outputs/output.h"
 #include "secret.h"
 #include "sources/source.h"
+#include "watch.h"
 
 static const char *const spool_values[] = { "disk", "memory", NULL };
 static const char *const spool_full_values[] = { "pause", "drop_oldest", NULL };
@@ -296,6 +297,15 @@ static const struct raw_entry *set_before(const struct raw_section *sec, size_t 
 	return NULL;
 }
 
+/* An earlier entry with this very key (of a prefix: rdkafka.acks twice), or NULL. */
+static const struct raw_entry *key_before(const struct raw_section *sec, size_t idx, const char *key)
+{
+	for (size_t j = 0; j < idx; j++)
+		if (strcmp(sec->entries[j].key, key) == 0)
+			return &sec->entries[j];
+	return NULL;
+}
+
 static void apply_entry(const char *path, const struct raw_section *sec, size_t idx,
 			const struct ax_option *const *tables, void *conf, const char *where,
 			struct ax_diag *diag)
@@ -306,7 +316,8 @@ static void apply_entry(const char *path, const struct raw_section *sec, size_t 
 		report_unknown_key(path, e, tables, where, diag);
 		return;
 	}
-	const struct raw_entry *earlier = opt->type != AX_OPT_PREFIX ? set_before(sec, idx, tables, opt) : NULL;
+	const struct raw_entry *earlier = opt->type != AX_OPT_PREFIX ? set_before(sec, idx, tables, opt)
+								     : key_before(sec, idx, e->key);
 	if (earlier && strcmp(earlier->key, e->key) == 0) {
 		ax_diag_add(diag, path, e->line, "duplicate key '%s' in %s", e->key, where);
 		return;
@@ -532,6 +543,18 @@ static void check_metrics_listen(const struct ax_config *cfg, const struct raw_s
 	ax_diag_add(diag, cfg->path, line, "metrics_listen: %s", why);
 }
 
+/* [evidence], and the silence.* thresholds of the gap watch (watch.h). */
+static void apply_evidence(struct ax_config *cfg, const struct raw_section *sec, struct ax_diag *diag)
+{
+	char why[300];
+	apply_section(cfg->path, sec, SIZE_MAX, evidence_tables, &cfg->evidence, "[evidence]", diag);
+	for (size_t i = 0; i < sec->count; i++) {
+		const struct raw_entry *e = &sec->entries[i];
+		if (strncmp(e->key, "silence.", 8) == 0 && !ax_watch_check_key(e->key + 8, e->value, why, sizeof(why)))
+			ax_diag_add(diag, cfg->path, e->line, "%s: %s", e->key, why);
+	}
+}
+
 static void load_section(struct ax_config *cfg, const struct raw_section *sec, bool *agent_seen,
 			 struct ax_diag *diag)
 {
@@ -552,7 +575,7 @@ static void load_section(struct ax_config *cfg, const struct raw_section *sec, b
 		if (cfg->evidence_line)
 			ax_diag_add(diag, cfg->path, sec->line, "[evidence] is defined twice");
 		else
-			apply_section(cfg->path, sec, SIZE_MAX, evidence_tables, &cfg->evidence, "[evidence]", diag);
+			apply_evidence(cfg, sec, diag);
 		cfg->evidence_line = sec->line;
 	} else if (strcmp(word, "source") == 0 && name[0]) {
 		load_named_section(cfg->path, sec, name, &source_family, NULL, cfg->agent.strict_permissions,
@@ -585,6 +608,22 @@ static void parse_file(struct ax_config *cfg, struct reader *r, struct ax_diag *
 		ax_diag_add(diag, cfg->path, 0, "cannot parse: out of memory");
 }
 
+/* silence.source.NAME must name a [source "NAME"]. */
+static void check_silenced_sources(const struct ax_config *cfg, struct ax_diag *diag)
+{
+	for (size_t i = 0; i < cfg->evidence.silence.count; i++) {
+		const char *key = cfg->evidence.silence.items[i].key;
+		if (strncmp(key, "source.", 7) != 0)
+			continue;
+		size_t j = 0;
+		while (j < cfg->nsources && strcmp(cfg->sources[j].name, key + 7) != 0)
+			j++;
+		if (j == cfg->nsources)
+			ax_diag_add(diag, cfg->path, cfg->evidence_line, "silence.%s in [evidence]: there is no [source \"%s\"]",
+				    key, key + 7);
+	}
+}
+
 struct ax_config *ax_config_load(const char *path, struct ax_diag *diag)
 {
 	size_t before = diag->count;
@@ -612,6 +651,7 @@ struct ax_config *ax_config_load(const char *path, struct ax_diag *diag)
 		if (strcmp(r.sections[i].header, "agent") != 0)
 			load_section(cfg, &r.sections[i], &agent_seen, diag);
 	raw_sections_free(&r);
+	check_silenced_sources(cfg, diag);
 	if (diag->count == before && cfg->noutputs == 0)
 		ax_diag_add(diag, path, 0, "no [output \"NAME\"] section: records would go nowhere");
 	if (diag->count > before) {

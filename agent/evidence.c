@@ -13,6 +13,7 @@
 #include "log.h"
 #include "sources/dedup.h"
 #include "sources/window.h"
+#include "watch.h"
 
 #define EVIDENCE(field) offsetof(struct ax_evidence_conf, field)
 #define SUMMARY_DAYS_BACK 7 /* days missed while stopped that still get their summary */
@@ -29,6 +30,11 @@ const struct ax_option ax_evidence_options[] = {
 	  "counts per control and content type, gaps, and what each output acknowledged." },
 	{ "summary_delay", AX_OPT_DURATION, "1h", 0, EVIDENCE(summary_delay), 0, 86400000, NULL,
 	  "How long after a UTC day ends its evidence_summary goes out, so records the API lists late still count." },
+	{ "silence.", AX_OPT_PREFIX, NULL, 0, EVIDENCE(silence), 0, 0, NULL,
+	  "Gap watch thresholds: an evidence_gap record (severity high) when what had evidence sends none for this long, "
+	  "an evidence_resumed record when it does again. silence.source = 24h (every source; unset: every API source "
+	  "at 24h, file sources never), silence.source.NAME = 6h, silence.CONTENT_TYPE = 6h (silence.Audit.Exchange), "
+	  "silence.control.ID = 24h (silence.control.8.15, per tenant, any source); \"off\" turns one off." },
 	AX_OPTIONS_END,
 };
 
@@ -38,20 +44,29 @@ struct ack_target {
 };
 
 struct own_record {
-	char *json, *source, *tenant;
+	char *json, *source, *tenant, *content_type;
 	size_t len;
-	const char *type, *content_type;
+	const char *type; /* a literal */
 };
 
 struct ax_evidence {
 	struct ax_evidence_conf conf;
 	struct ax_ledger *ledger;
+	struct ax_watch *watch;
 	struct ack_target targets[AX_LEDGER_MAX_OUTPUTS];
 	int64_t next_save_ms, last_tick;
-	bool save_failed;
+	bool save_failed, marks_changed;
 	struct own_record *own;
 	size_t nown;
 };
+
+static void own_free(struct own_record *o)
+{
+	free(o->json);
+	free(o->source);
+	free(o->tenant);
+	free(o->content_type);
+}
 
 static int64_t mono_ms(void)
 {
@@ -90,6 +105,12 @@ struct ax_evidence *ax_evidence_create(const struct ax_evidence_conf *conf, cons
 	}
 	if (skipped)
 		ax_warn("evidence", "%zu lines of %s could not be read and were left out", skipped, path);
+	if (!(ev->watch = ax_watch_create(&conf->silence, catalog, (int64_t)time(NULL), err))) {
+		ax_error("evidence", "cannot start the gap watch: %s", ax_strerror(*err));
+		ax_ledger_close(ev->ledger);
+		free(ev);
+		return NULL;
+	}
 	ev->next_save_ms = mono_ms() + conf->flush_interval;
 	return ev;
 }
@@ -114,6 +135,9 @@ void ax_evidence_destroy(struct ax_evidence *ev)
 		ax_warn("evidence", "%" PRIu64 " records could not be counted in the ledger (out of memory)",
 			ev->ledger->lost);
 	ax_ledger_close(ev->ledger);
+	ax_watch_destroy(ev->watch);
+	for (size_t i = 0; i < ev->nown; i++)
+		own_free(&ev->own[i]);
 	free(ev->own);
 	free(ev);
 }
@@ -124,6 +148,19 @@ struct ax_ledger *ax_evidence_ledger(struct ax_evidence *ev)
 }
 
 /* ---- what the pipeline spooled ---- */
+
+static void own_add(struct ax_evidence *ev, const struct ax_buf *b, const char *type, const char *source,
+		    const char *tenant, const char *content_type);
+
+/* A record of the gap watch; its marks in the ledger are saved at once. */
+static void watch_add(void *arg, const struct ax_buf *json, const char *type, const char *source, const char *tenant,
+		      const char *content_type)
+{
+	struct ax_evidence *ev = arg;
+	own_add(ev, json, type, source, tenant, content_type);
+	ev->marks_changed = true;
+}
+
 
 static bool is_type(const char *type, const char *name)
 {
@@ -168,6 +205,9 @@ void ax_evidence_spooled(struct ax_evidence *ev, const struct ax_processor *p)
 	}
 	bool live = is_type(type, "o365") || (type && strncmp(type, "graph", 5) == 0);
 	ax_ledger_count(ev->ledger, &p->record, live, now);
+	for (size_t i = 0; i < p->mapping.nused; i++)
+		if (p->mapping.used[i]->gap)
+			ax_watch_rule_gap(p->mapping.used[i], &p->record, ev->ledger->catalog, now, watch_add, ev);
 }
 
 static void on_acked(void *arg, const struct ax_record *records, size_t n)
@@ -224,12 +264,10 @@ static void own_add(struct ax_evidence *ev, const struct ax_buf *b, const char *
 		goto fail;
 	ev->own = grown;
 	struct own_record *o = &ev->own[ev->nown];
-	*o = (struct own_record){ .json = malloc(b->len), .len = b->len, .type = type, .content_type = content_type,
-				  .source = strdup(source), .tenant = strdup(tenant) };
-	if (!o->json || !o->source || !o->tenant) {
-		free(o->json);
-		free(o->source);
-		free(o->tenant);
+	*o = (struct own_record){ .json = malloc(b->len), .len = b->len, .type = type,
+				  .content_type = strdup(content_type), .source = strdup(source), .tenant = strdup(tenant) };
+	if (!o->json || !o->source || !o->tenant || !o->content_type) {
+		own_free(o);
 		goto fail;
 	}
 	memcpy(o->json, b->data, b->len);
@@ -338,9 +376,7 @@ static void emit_own(struct ax_evidence *ev, ax_evidence_emit_fn emit, void *arg
 		struct ax_origin origin = { .source = o->source, .type = o->type, .content_type = o->content_type,
 					    .tenant = o->tenant };
 		emit(arg, o->json, o->len, &origin);
-		free(o->json);
-		free(o->source);
-		free(o->tenant);
+		own_free(o);
 	}
 	ev->nown = 0;
 }
@@ -352,9 +388,13 @@ void ax_evidence_tick(struct ax_evidence *ev, int64_t now, ax_evidence_emit_fn e
 	ev->last_tick = now;
 	if (ev->conf.summary)
 		summaries(ev, now);
+	ax_ledger_lock(ev->ledger);
+	ax_watch_run(ev->watch, ev->ledger, now, watch_add, ev);
+	ax_ledger_unlock(ev->ledger);
 	emit_own(ev, emit, arg);
 	int64_t mono = mono_ms();
-	if (mono >= ev->next_save_ms) {
+	if (mono >= ev->next_save_ms || ev->marks_changed) {
+		ev->marks_changed = false;
 		save(ev, now);
 		ev->next_save_ms = mono + ev->conf.flush_interval;
 	}

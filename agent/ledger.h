@@ -36,10 +36,17 @@
 #define AX_LEDGER_MAX_GAPS 4096 /* gap entries kept; the oldest go first */
 #define AX_LEDGER_RECENT 8      /* days of a stream found without the hash */
 
+/* What the gap watch (watch.h) raised and has not cleared yet, kept across
+ * restarts so that its evidence_resumed record names the same gap. */
+struct ax_watch_mark {
+	int64_t raised;        /* epoch s the evidence_gap went out, 0: none open */
+	int64_t since;         /* what the gap is measured from (last arrival, cursor), epoch s */
+};
+
 struct ax_ledger_tenant {
 	char *name;                          /* "" when the records name none */
 	int64_t ctl_last[AX_CSET_MAX];       /* last spooled record of each control, epoch s; 0: never */
-	int64_t ctl_raised[AX_CSET_MAX];     /* gap watch: silence raised at, 0: not */
+	struct ax_watch_mark ctl_mark[AX_CSET_MAX]; /* a control's silence */
 };
 
 /* One source of one tenant. */
@@ -47,7 +54,8 @@ struct ax_ledger_party {
 	struct ax_ledger_tenant *tenant;
 	char *source;
 	int64_t last_arrival;  /* epoch s of the last record spooled, 0: never */
-	int64_t raised;        /* gap watch: silence raised at, 0: not */
+	struct ax_watch_mark silence;
+	struct ax_watch_mark credential; /* its certificate expires soon */
 	int32_t summarized;    /* the last day an evidence_summary went out for, 0: none */
 };
 
@@ -58,8 +66,8 @@ struct ax_ledger_stream {
 	bool live;             /* from an API with a 7-day horizon (not a file) */
 	int64_t last_arrival;  /* epoch s, 0: never */
 	int64_t newest_event;  /* the latest event time seen, epoch s */
-	int64_t raised;        /* gap watch: silence raised at, 0: not */
-	int64_t horizon_raised;/* gap watch: lag near the horizon raised at, 0: not */
+	struct ax_watch_mark silence;
+	struct ax_watch_mark horizon; /* its checkpoint near the API's 7-day horizon */
 	struct ax_ledger_row *recent[AX_LEDGER_RECENT];
 	uint32_t hash;
 };

@@ -34,6 +34,16 @@ static ax_err add_kv_time(struct ax_buf *b, const char *key, int64_t t)
 	return ax_buf_addf(b, ",\"%s\":\"%s\"", key, text);
 }
 
+/* A watch mark as NAME_raised and NAME_since (NAME "": raised, since). */
+static ax_err add_mark(struct ax_buf *b, const char *name, const struct ax_watch_mark *m)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "%s%sraised", name, name[0] ? "_" : "");
+	ax_err err = add_kv_time(b, key, m->raised);
+	snprintf(key, sizeof(key), "%s%ssince", name, name[0] ? "_" : "");
+	return err ? err : add_kv_time(b, key, m->since);
+}
+
 static ax_err add_stream_names(struct ax_buf *b, const char *kind, const struct ax_ledger_stream *s)
 {
 	ax_err err = ax_buf_addf(b, "{\"kind\":\"%s\"", kind);
@@ -130,14 +140,14 @@ static ax_err render_tenant(struct ax_buf *b, const struct ax_ledger *l, const s
 		err = ax_buf_adds(b, ",\"controls\":{");
 	bool first = true;
 	for (size_t k = 0; k < l->catalog->n2022 && k < AX_CSET_MAX && !err; k++) {
-		if (!t->ctl_last[k] && !t->ctl_raised[k])
+		if (!t->ctl_last[k] && !t->ctl_mark[k].raised)
 			continue;
 		err = ax_buf_addf(b, "%s\"%s\":{\"control\":\"%s\"", first ? "" : ",", l->catalog->c2022[k].id,
 				  l->catalog->c2022[k].id);
 		if (!err)
 			err = add_kv_time(b, "last_arrival", t->ctl_last[k]);
 		if (!err)
-			err = add_kv_time(b, "raised", t->ctl_raised[k]);
+			err = add_mark(b, "", &t->ctl_mark[k]);
 		if (!err)
 			err = ax_buf_addc(b, '}');
 		first = false;
@@ -157,7 +167,9 @@ static ax_err render_party(struct ax_buf *b, const struct ax_ledger_party *p)
 	if (!err)
 		err = add_kv_time(b, "last_arrival", p->last_arrival);
 	if (!err)
-		err = add_kv_time(b, "raised", p->raised);
+		err = add_mark(b, "silence", &p->silence);
+	if (!err)
+		err = add_mark(b, "credential", &p->credential);
 	if (!err)
 		err = add_kv_str(b, "summarized", p->summarized ? day : NULL);
 	return err ? err : ax_buf_adds(b, "}\n");
@@ -173,9 +185,9 @@ static ax_err render_stream(struct ax_buf *b, const struct ax_ledger_stream *s)
 	if (!err)
 		err = add_kv_time(b, "newest_event", s->newest_event);
 	if (!err)
-		err = add_kv_time(b, "raised", s->raised);
+		err = add_mark(b, "silence", &s->silence);
 	if (!err)
-		err = add_kv_time(b, "horizon_raised", s->horizon_raised);
+		err = add_mark(b, "horizon", &s->horizon);
 	return err ? err : ax_buf_adds(b, "}\n");
 }
 
@@ -232,6 +244,14 @@ static uint64_t get_u64(const struct loader *ld, const struct ax_jnode *obj, con
 static int64_t get_time(const struct loader *ld, const struct ax_jnode *obj, const char *key)
 {
 	return ax_ledger_parse_time(get_str(ld, obj, key));
+}
+
+static struct ax_watch_mark get_mark(const struct loader *ld, const struct ax_jnode *obj, const char *name)
+{
+	char raised[32], since[32];
+	snprintf(raised, sizeof(raised), "%s%sraised", name, name[0] ? "_" : "");
+	snprintf(since, sizeof(since), "%s%ssince", name, name[0] ? "_" : "");
+	return (struct ax_watch_mark){ get_time(ld, obj, raised), get_time(ld, obj, since) };
 }
 
 static struct ax_ledger_stream *load_stream_of(const struct loader *ld)
@@ -323,7 +343,7 @@ static bool load_tenant(const struct loader *ld)
 		if (k < 0 || n->type != AX_J_OBJECT)
 			return false;
 		t->ctl_last[k] = get_time(ld, n, "last_arrival");
-		t->ctl_raised[k] = get_time(ld, n, "raised");
+		t->ctl_mark[k] = get_mark(ld, n, "");
 	}
 	return true;
 }
@@ -336,7 +356,8 @@ static bool load_party(const struct loader *ld)
 	if (!p)
 		return false;
 	p->last_arrival = get_time(ld, ld->root, "last_arrival");
-	p->raised = get_time(ld, ld->root, "raised");
+	p->silence = get_mark(ld, ld->root, "silence");
+	p->credential = get_mark(ld, ld->root, "credential");
 	if (summarized && !ax_ledger_day_parse(summarized, &p->summarized))
 		return false;
 	return true;
@@ -351,8 +372,8 @@ static bool load_stream(const struct loader *ld)
 	s->live = live && live->type == AX_J_TRUE;
 	s->last_arrival = get_time(ld, ld->root, "last_arrival");
 	s->newest_event = get_time(ld, ld->root, "newest_event");
-	s->raised = get_time(ld, ld->root, "raised");
-	s->horizon_raised = get_time(ld, ld->root, "horizon_raised");
+	s->silence = get_mark(ld, ld->root, "silence");
+	s->horizon = get_mark(ld, ld->root, "horizon");
 	return true;
 }
 

@@ -42,7 +42,7 @@ struct ax_metrics_stream {
 	char *source, *tenant, *content_type;
 	atomic_bool active;
 	counter throttled;
-	gauge cursor_s, skew_ms, last_pull_ms, since_ms, poll_interval_ms;
+	gauge cursor_s, skew_ms, last_pull_ms, since_ms, poll_interval_ms, horizon_s, credential_s;
 };
 
 static struct {
@@ -58,7 +58,7 @@ static struct {
 
 static inline uint64_t get(counter *c) { return atomic_load_explicit(c, memory_order_relaxed); }
 static inline void add(counter *c, uint64_t n) { atomic_fetch_add_explicit(c, n, memory_order_relaxed); }
-static inline int64_t gget(gauge *g) { return atomic_load_explicit(g, memory_order_relaxed); }
+static inline int64_t gget(const gauge *g) { return atomic_load_explicit(g, memory_order_relaxed); }
 static inline void gset(gauge *g, int64_t v) { atomic_store_explicit(g, v, memory_order_relaxed); }
 
 int64_t ax_metrics_now_ms(void)
@@ -288,6 +288,39 @@ void ax_metrics_stream_cursor(struct ax_metrics_stream *m, int64_t cursor_s, int
 	gset(&m->cursor_s, cursor_s);
 }
 
+void ax_metrics_stream_horizon(struct ax_metrics_stream *m, int64_t horizon_s)
+{
+	if (m)
+		gset(&m->horizon_s, horizon_s);
+}
+
+void ax_metrics_stream_credential(struct ax_metrics_stream *m, int64_t expires_s)
+{
+	if (m)
+		gset(&m->credential_s, expires_s);
+}
+
+static struct ax_stream_state state_of(struct ax_metrics_stream *s, int64_t now_ms)
+{
+	return (struct ax_stream_state){
+		.source = s->source, .tenant = s->tenant, .content_type = s->content_type, .cursor_s = gget(&s->cursor_s),
+		.server_now_s = (now_ms + gget(&s->skew_ms)) / 1000, .horizon_s = gget(&s->horizon_s),
+		.credential_expires_s = gget(&s->credential_s),
+	};
+}
+
+void ax_metrics_each_stream(int64_t now_ms, void (*fn)(void *arg, const struct ax_stream_state *st), void *arg)
+{
+	pthread_mutex_lock(&reg.lock);
+	for (struct ax_metrics_stream *s = reg.streams; s; s = s->next) {
+		if (!atomic_load(&s->active))
+			continue;
+		struct ax_stream_state st = state_of(s, now_ms);
+		fn(arg, &st);
+	}
+	pthread_mutex_unlock(&reg.lock);
+}
+
 /* ---- the text format ---- */
 
 ax_err ax_metrics_add_label_value(struct ax_buf *out, const char *value)
@@ -496,6 +529,14 @@ static ax_err render_streams(struct ax_buf *out, int64_t now)
 			err = sample_u(out, "annexa_api_throttled_total", l, get(&s->throttled));
 	}
 	if (!err)
+		err = family(out, "annexa_credential_expiry_timestamp_seconds", "gauge",
+			     "When the certificate a Microsoft 365 stream signs in with expires, seconds since the epoch.");
+	for (struct ax_metrics_stream *s = reg.streams; !err && s; s = s->next) {
+		const char *l[] = { "source", s->source, "tenant", s->tenant, "content_type", s->content_type, NULL };
+		if (atomic_load(&s->active) && gget(&s->credential_s))
+			err = sample_ms(out, "annexa_credential_expiry_timestamp_seconds", l, gget(&s->credential_s) * 1000);
+	}
+	if (!err)
 		err = family(out, "annexa_last_pull_success_timestamp_seconds", "gauge",
 			     "When a Microsoft 365 stream last completed a pull, seconds since the epoch.");
 	for (struct ax_metrics_stream *s = reg.streams; !err && s; s = s->next) {
@@ -519,7 +560,11 @@ static void problem(struct judge *j, const char *kind, const char *name, const c
 		    const char *detail, const struct ax_metrics_stream *s)
 {
 	char reason[WHY_MAX + 200];
-	if (s)
+	if (s && strcmp(state, "near_horizon") == 0)
+		snprintf(reason, sizeof(reason), "source \"%s\" (%s): its checkpoint lags the API by %llds, within a day "
+			 "of the %llds the API keeps records", s->source, s->content_type, (long long)(for_ms / 1000),
+			 (long long)gget(&s->horizon_s));
+	else if (s)
 		snprintf(reason, sizeof(reason), "source \"%s\" (%s) has not pulled successfully for %llds", s->source,
 			 s->content_type, (long long)(for_ms / 1000));
 	else if (strcmp(state, "dead") == 0)
@@ -583,6 +628,10 @@ static void judge_streams(struct judge *j, int64_t now)
 			limit = polls;
 		if (atomic_load(&s->active) && now - last >= limit)
 			problem(j, "source", s->source, "silent", now - last, NULL, s);
+		struct ax_stream_state st = state_of(s, now);
+		int64_t lag = st.server_now_s - st.cursor_s;
+		if (atomic_load(&s->active) && st.horizon_s && st.cursor_s && lag > st.horizon_s - AX_HORIZON_WARN_S)
+			problem(j, "source", s->source, "near_horizon", lag * 1000, NULL, s);
 	}
 }
 

@@ -72,6 +72,25 @@ void ax_metrics_stream_pulled(struct ax_metrics_stream *m);
 /* The checkpoint's cursor and the API's clock now, epoch seconds: the lag
  * is measured on the API's clock, whatever ours says. */
 void ax_metrics_stream_cursor(struct ax_metrics_stream *m, int64_t cursor_s, int64_t server_now_s);
+/* The API keeps the stream's records this long (the Management API: 7
+ * days): a checkpoint within a day of it is unhealthy, and the gap watch
+ * raises it. 0: no horizon. */
+void ax_metrics_stream_horizon(struct ax_metrics_stream *m, int64_t horizon_s);
+/* The stream's credential (its certificate) expires then, epoch seconds; 0: unknown. */
+void ax_metrics_stream_credential(struct ax_metrics_stream *m, int64_t expires_s);
+
+/* What the gap watch reads of each active stream. */
+struct ax_stream_state {
+	const char *source, *tenant, *content_type;
+	int64_t cursor_s;            /* 0: none yet */
+	int64_t server_now_s;        /* the API's clock now */
+	int64_t horizon_s;           /* 0: none */
+	int64_t credential_expires_s; /* 0: unknown */
+};
+#define AX_HORIZON_WARN_S (24 * 3600) /* a checkpoint this close to the horizon is raised */
+
+/* Calls fn for every active stream, under the registry's lock. */
+void ax_metrics_each_stream(int64_t now_ms, void (*fn)(void *arg, const struct ax_stream_state *st), void *arg);
 
 /* ---- what the endpoint serves (also for tests) ---- */
 

@@ -481,6 +481,18 @@ static bool copy_string(struct ctx *c, yajl_val v, const char *what, char **out)
 	return (*out = strdup(v->u.string)) != NULL;
 }
 
+/* "gap": the reason of the evidence_gap a matching record raises, in snake_case. */
+static bool parse_gap(struct ctx *c, yajl_val v, struct ax_rule *r)
+{
+	if (!v)
+		return true;
+	if (!YAJL_IS_STRING(v) || !v->u.string[0] || strspn(v->u.string, "abcdefghijklmnopqrstuvwxyz_") != strlen(v->u.string)) {
+		problem(c, "\"gap\" must be a reason in snake_case (e.g. audit_ingestion_disabled)");
+		return false;
+	}
+	return (r->gap = strdup(v->u.string)) != NULL;
+}
+
 static bool parse_yield(struct ctx *c, yajl_val v, struct ax_rule *r)
 {
 	yajl_val prio = member(v, "priority"), drift = member(v, "drift");
@@ -495,7 +507,7 @@ static bool parse_yield(struct ctx *c, yajl_val v, struct ax_rule *r)
 		return false;
 	}
 	r->drift = YAJL_IS_TRUE(drift);
-	if (!copy_string(c, member(v, "category"), "category", &r->category))
+	if (!parse_gap(c, member(v, "gap"), r) || !copy_string(c, member(v, "category"), "category", &r->category))
 		return false;
 	if (!member(c->categories, r->category)) {
 		problem(c, "unknown category '%s' (see %s)", r->category, CATEGORIES_FILE);
@@ -518,6 +530,7 @@ static void rule_free(struct ax_rule *r)
 	free(r->name);
 	free(r->file);
 	free(r->category);
+	free(r->gap);
 	strlist_free(&r->workloads);
 	strlist_free(&r->operations);
 	strlist_free(&r->globs);
@@ -538,7 +551,7 @@ static bool parse_rule(struct ctx *c, yajl_val v, struct ax_rule *r)
 {
 	static const char *const keys[] = {
 		"id", "name", "priority", "match", "category", "severity", "severity_from",
-		"controls", "related", "drift", "judgement", "confidence", "rationale", "refs", NULL,
+		"controls", "related", "drift", "gap", "judgement", "confidence", "rationale", "refs", NULL,
 	};
 	memset(r, 0, sizeof(*r));
 	if (!YAJL_IS_OBJECT(v)) {

@@ -99,6 +99,7 @@ struct ax_rule {
 	struct ax_cset controls, related;
 	struct ax_cset controls_2013; /* the predecessors of controls, derived at load */
 	bool drift;
+	char *gap; /* a matching record means the evidence stops: the gap watch raises this reason; NULL: no */
 };
 
 struct ax_rules {

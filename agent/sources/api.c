@@ -54,6 +54,8 @@ struct ax_api *ax_api_create(const struct ax_api_conf *conf, char *why, size_t l
 	for (size_t i = 0; api->idle && i < api->conf.parallel; i++)
 		if ((api->idle[api->nidle] = curl_easy_init()))
 			api->nidle++;
+	if (api->token)
+		ax_metrics_stream_credential(conf->metrics, ax_token_certificate_expiry(api->token));
 	if (!api->token || !api->token_http || !api->multi || api->nidle != api->conf.parallel) {
 		if (api->token)
 			snprintf(why, len, "out of memory");

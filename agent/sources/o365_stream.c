@@ -59,6 +59,7 @@ struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_so
 	s->publisher = conf->publisher_id && conf->publisher_id[0] ? conf->publisher_id : conf->tenant_id;
 	s->overlap_s = conf->list_overlap / 1000;
 	s->metrics = ax_metrics_stream(source, conf->tenant_id, content_type, conf->poll_interval);
+	ax_metrics_stream_horizon(s->metrics, AX_HORIZON_S);
 	ax_blob_init(&s->split);
 	*err = ax_feed_init(&s->feed, UNITS_IN_FLIGHT, UNIT_BYTES + env->agent->max_record_size + (64u << 10),
 			    env->queue, env->stop, o365_window_settle, s);

@@ -20,6 +20,7 @@ struct ax_token_client {
 	struct ax_token_conf conf; /* strings borrowed from the config */
 	EVP_PKEY *key;
 	char x5t_s256[64];
+	int64_t not_after;        /* the certificate's end, epoch s; 0: a secret */
 	struct ax_secret *header; /* "Authorization: Bearer …" */
 	int64_t renew_at, expires_at;
 };
@@ -51,6 +52,9 @@ static bool read_thumbprint(struct ax_token_client *tc, char *why, size_t len)
 	}
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
+	struct tm end;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &end) == 1)
+		tc->not_after = (int64_t)timegm(&end);
 	bool ok = X509_digest(cert, EVP_sha256(), digest, &n) == 1;
 	X509_free(cert);
 	if (ok)
@@ -316,4 +320,9 @@ void ax_token_invalidate(struct ax_token_client *tc)
 int64_t ax_token_remaining(const struct ax_token_client *tc)
 {
 	return tc->header ? tc->expires_at - (int64_t)time(NULL) : -1;
+}
+
+int64_t ax_token_certificate_expiry(const struct ax_token_client *tc)
+{
+	return tc->not_after;
 }

@@ -46,5 +46,7 @@ ax_err ax_token_read_answer(struct ax_token_client *tc, long status, const char 
 void ax_token_invalidate(struct ax_token_client *tc);
 /* Seconds the cached token has left (negative: none); for metrics and tests. */
 int64_t ax_token_remaining(const struct ax_token_client *tc);
+/* When the certificate signed in with expires, epoch seconds; 0: a client secret. */
+int64_t ax_token_certificate_expiry(const struct ax_token_client *tc);
 
 #endif

@@ -12,6 +12,10 @@ makes of it, end to end with file sources and file outputs.
            counts of those days; a run after it sends none again
   crash    kill -9 after a save keeps every count; what a stopped run
            counted is saved at exit
+  watch    the gap watch: a source silent past its threshold gets one
+           evidence_gap (severity high), cleared by one evidence_resumed when
+           records come again; a record switching audit ingestion off raises
+           its own gap on 8.15; bad silence.* keys are config errors
 
 usage: test_evidence.py ANNEXA SCENARIO"""
 import collections
@@ -168,7 +172,7 @@ def seeded_ledger(tmp, tenant, days):
     os.makedirs(os.path.join(tmp, "state", "ledger"))
     today = utc_now().date()
     lines = [{"kind": "ledger", "version": 1},
-             {"kind": "party", "tenant": tenant, "source": "replay", "last_arrival": None, "raised": None,
+             {"kind": "party", "tenant": tenant, "source": "replay", "last_arrival": None,
               "summarized": str(today - datetime.timedelta(days=3))}]
     for back, counts in days.items():
         d = str(today - datetime.timedelta(days=back))
@@ -256,11 +260,72 @@ def scenario_crash(annexa, tmp):
     check(not os.path.exists(os.path.join(tmp, "state", "ledger", "ledger.jsonl.tmp")), "no temporary file is left")
 
 
+def ingestion_off(tenant):
+    return {"Id": str(uuid.uuid4()), "CreationTime": utc_now().strftime("%Y-%m-%dT%H:%M:%S"),
+            "Operation": "Set-AdminAuditLogConfig", "Workload": "Exchange", "RecordType": 1, "OrganizationId": tenant,
+            "UserId": "admin@contoso.example", "ResultStatus": "True",
+            "Parameters": [{"Name": "UnifiedAuditLogIngestionEnabled", "Value": "False"}]}
+
+
+def own(tmp, event):
+    return [r for r in read_jsonl(os.path.join(tmp, "all.jsonl")) if r.get("annexa_event") == event]
+
+
+def scenario_watch(annexa, tmp):
+    src = os.path.join(tmp, "in.jsonl")
+    write_records(src, records(40, days_back=(0,)) + [ingestion_off(TENANTS[0])])
+    conf = write_config(os.path.join(tmp, "run.conf"),
+                        config(tmp, src, follow=True, evidence="silence.source.replay = 2s\nsilence.control.5.18 = 1h\n"))
+    agent, err = start(annexa, conf, tmp, 1)
+    try:
+        raised = wait_for(lambda: len([g for g in own(tmp, "evidence_gap") if g["reason"] == "source_silent"]) >= 2, 30, 0.1)
+        silent = [g for g in own(tmp, "evidence_gap") if g["reason"] == "source_silent"]
+        check(raised and {g["tenant"] for g in silent} == set(TENANTS),
+              "a silent source raises one gap per tenant: %s" % [(g["tenant"], g["Id"]) for g in silent])
+        for g in silent:
+            check(g["source"] == "replay" and g["iso27001"]["severity"] == "high" and g["iso27001"]["rule"] == "ANNEXA-001"
+                  and g["annexa"]["type"] == "evidence_gap" and g["window_start"] and g["window_end"],
+                  "the gap says what, since when, with severity high: %s" % g)
+        off = [g for g in own(tmp, "evidence_gap") if g["reason"] == "audit_ingestion_disabled"]
+        check(len(off) == 1 and off[0]["control"] == "8.15" and off[0]["tenant"] == TENANTS[0]
+              and off[0]["iso27001"]["severity"] == "high",
+              "switching audit ingestion off raises a gap on 8.15: %s" % off)
+        write_records(src, records(10, days_back=(0,), seed=3), mode="a")
+        resumed = wait_for(lambda: len(own(tmp, "evidence_resumed")) >= 2, 30, 0.1)
+        back = own(tmp, "evidence_resumed")
+        check(resumed and sorted(r["gap_id"] for r in back) == sorted(g["Id"] for g in silent),
+              "records coming again clear each gap by its Id: %s" % [(r["gap_id"], r["reason"]) for r in back])
+        check(all(r["iso27001"]["rule"] == "ANNEXA-002" and r["resumed_at"] for r in back),
+              "evidence_resumed is informational and says when: %s" % back[:1])
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        rc = agent.wait(30)
+        err.close()
+    check(rc == 0, "a stop exits 0")
+    check(len(own(tmp, "evidence_gap")) == 3, "nothing else was raised (5.18 had its hour): %s"
+          % [g["reason"] for g in own(tmp, "evidence_gap")])
+    with open(os.path.join(tmp, "agent-1.err"), encoding="utf-8", errors="replace") as f:
+        log = f.read()
+    check("EVIDENCE GAP (source_silent)" in log and "EVIDENCE RESUMED (source_silent)" in log,
+          "the log says it too")
+    parties = [p for p in ledger_lines(tmp) if p.get("kind") == "party"]
+    check(parties and all(p["silence_raised"] is None for p in parties),
+          "the ledger keeps no open mark once cleared: %s" % parties)
+    bad = write_config(os.path.join(tmp, "bad.conf"),
+                       config(tmp, src, evidence="silence.control.9.99 = 1h\nsilence.Audit.Exchange = soon\n"
+                              "silence.source.nosuch = 1h\n"))
+    p = subprocess.run([annexa, "check-config", "-c", bad], capture_output=True, text=True)
+    check(p.returncode == 2 and "bad.conf:8: silence.control.9.99" in p.stderr and "bad.conf:9: silence.Audit.Exchange"
+          in p.stderr and "no [source \"nosuch\"]" in p.stderr,
+          "bad silence keys are config errors with their line: %s" % p.stderr)
+
+
 def main():
     annexa, scenario = sys.argv[1], sys.argv[2]
     os.environ["ANNEXA_ALLOW_ROOT"] = "1"
     with tempfile.TemporaryDirectory() as tmp:
-        {"ledger": scenario_ledger, "summary": scenario_summary, "crash": scenario_crash}[scenario](annexa, tmp)
+        {"ledger": scenario_ledger, "summary": scenario_summary, "crash": scenario_crash,
+         "watch": scenario_watch}[scenario](annexa, tmp)
     finish("evidence-" + scenario)
 
 

@@ -104,12 +104,16 @@ def capture(annexa, root, tmp):
         blobs = emu.call("blobs?ids=1")["blobs"]
         doomed = sum(1 for b in blobs if b.get("expire_after_list"))
         events = lambda: read_jsonl(os.path.join(tmp, "hec.jsonl"))  # noqa: E731
-        by_source = lambda: collections.Counter(e["event"]["annexa"]["source"] for e in events())  # noqa: E731
+        by_source = lambda: collections.Counter(e["event"]["annexa"]["source"] for e in events()  # noqa: E731
+                                                if not e["event"]["annexa"]["type"].startswith("evidence_"))
 
         def done():
             n = by_source()
-            gaps = sum(1 for e in events() if e["event"]["annexa"]["type"] == "evidence_gap")
-            return n["corpus"] == 19 and n["drift"] == 2 and n["m365"] >= 100 and gaps >= 1
+            gaps = collections.Counter(e["event"]["reason"] for e in events()
+                                       if e["event"]["annexa"]["type"] == "evidence_gap")
+            # the drift file switches audit ingestion off: a gap of its own
+            return (n["corpus"] == 19 and n["drift"] == 2 and n["m365"] >= 100 and gaps["audit_ingestion_disabled"] == 1
+                    and sum(gaps.values()) >= 2)
         check(wait_for(done, 120, 0.5), "the run delivered the files' records, 100 of the emulator's and a gap "
               "to the HEC receiver: %s" % dict(by_source()))
         check(doomed > 0, "the emulator made blobs expire")

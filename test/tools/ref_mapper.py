@@ -34,7 +34,7 @@ FALLBACK_PRIORITY = 900
 NAMEVALUE_ARRAYS = ("Parameters", "ExtendedProperties", "OperationProperties", "DeviceProperties")
 OPS = ("equals", "in", "contains", "startswith", "exists", "not_exists", "gte", "lte", "raw_contains")
 RULE_KEYS = ("id", "name", "priority", "match", "category", "severity", "severity_from", "controls",
-             "related", "drift", "judgement", "confidence", "rationale", "refs")
+             "related", "drift", "gap", "judgement", "confidence", "rationale", "refs")
 MATCH_KEYS = ("kind", "workload", "record_type", "record_type_names", "operation", "operation_glob",
               "result_status", "where", "where_any", "exclude")
 FIELDS = ("rule", "rules", "controls", "related", "controls_2013", "category", "severity", "drift")
@@ -494,6 +494,10 @@ def parse_rule(v, file, ctx, problems):
         if v.xhas("drift") and not isinstance(drift, bool):
             raise ValueError('"drift" must be true or false')
         r.drift = drift is True
+        gap = v.xget("gap")
+        if v.xhas("gap") and (not isinstance(gap, str) or isinstance(gap, Num) or not gap
+                              or gap.strip("abcdefghijklmnopqrstuvwxyz_")):
+            raise ValueError('"gap" must be a reason in snake_case (e.g. audit_ingestion_disabled)')
         cat = v.xget("category")
         if not isinstance(cat, str) or isinstance(cat, Num) or not cat:
             raise ValueError('"category" must be a non-empty string')

@@ -15,24 +15,6 @@
 #define DAY 86400
 #define NOW 1795478400 /* 2026-11-24T00:00:00Z */
 
-static struct ax_catalog catalog;
-
-static int setup_catalog(void **state)
-{
-	(void)state;
-	struct ax_diag diag;
-	ax_diag_init(&diag);
-	ax_err err = ax_catalog_load(&catalog, &diag);
-	ax_diag_finish(&diag);
-	return err ? -1 : 0;
-}
-
-static int teardown_catalog(void **state)
-{
-	(void)state;
-	ax_catalog_finish(&catalog);
-	return 0;
-}
 
 static struct ax_record rec(const char *tenant, const char *source, const char *ctype, const char *time,
 			    const char *const *controls, size_t n)
@@ -84,10 +66,10 @@ static void controls_by_id(void **state)
 	(void)state;
 	size_t skipped;
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 400, &skipped, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 400, &skipped, &err);
 	assert_non_null(l);
-	for (size_t i = 0; i < catalog.n2022; i++)
-		assert_int_equal(ax_ledger_control(l, catalog.c2022[i].id), (int)i);
+	for (size_t i = 0; i < unit_catalog.n2022; i++)
+		assert_int_equal(ax_ledger_control(l, unit_catalog.c2022[i].id), (int)i);
 	assert_int_equal(ax_ledger_control(l, "9.1"), -1);
 	assert_int_equal(ax_ledger_control(l, "8.150"), -1);
 	assert_int_equal(ax_ledger_control(l, "8."), -1);
@@ -101,7 +83,7 @@ static void counts_by_event_day(void **state)
 	(void)state;
 	static const char *const two[] = { "8.15", "5.17" }, *const one[] = { "8.15" };
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 400, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 400, NULL, &err);
 	assert_non_null(l);
 	struct ax_record a = rec("t1", "m365", "Audit.Exchange", "2026-11-23T07:00:00", two, 2);
 	struct ax_record b = rec("t1", "m365", "Audit.Exchange", "2026-11-23 05:00:00", one, 1); /* a space for the T */
@@ -147,7 +129,7 @@ static void acks_per_output(void **state)
 	(void)state;
 	static const char *const two[] = { "8.15", "5.17" };
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 400, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 400, NULL, &err);
 	int soc = ax_ledger_output(l, "soc"), high = ax_ledger_output(l, "high");
 	assert_int_equal(soc, 0);
 	assert_int_equal(high, 1);
@@ -185,7 +167,7 @@ static void saved_and_read_back(void **state)
 	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
 	ax_err err;
 	size_t skipped = 99;
-	struct ax_ledger *l = ax_ledger_open(path, &catalog, 400, &skipped, &err);
+	struct ax_ledger *l = ax_ledger_open(path, &unit_catalog, 400, &skipped, &err);
 	assert_non_null(l);
 	assert_int_equal(skipped, 0); /* no file yet: empty */
 	int out = ax_ledger_output(l, "out \"quoted\"");
@@ -197,16 +179,18 @@ static void saved_and_read_back(void **state)
 				   .from = NOW - 7200, .to = NOW - 3600, .control = ax_ledger_control(l, "8.15") };
 	ax_ledger_gap(l, &a, &g, NOW - 60);
 	struct ax_ledger_stream *s = ax_ledger_stream(l, a.tenant, "m365", "Audit.SharePoint");
-	s->raised = NOW - 30;
+	s->silence = (struct ax_watch_mark){ NOW - 30, NOW - 99 };
+	s->horizon = (struct ax_watch_mark){ NOW - 20, NOW - 6 * 86400 };
+	s->party->credential = (struct ax_watch_mark){ NOW - 5, NOW + 86400 };
 	s->party->summarized = NOW / DAY - 2;
-	s->party->tenant->ctl_raised[ax_ledger_control(l, "8.34")] = NOW - 10;
+	s->party->tenant->ctl_mark[ax_ledger_control(l, "8.34")] = (struct ax_watch_mark){ NOW - 10, NOW - 70 };
 	assert_int_equal(ax_ledger_save(l, NOW / DAY), AX_OK);
 	struct ax_buf first;
 	ax_buf_init(&first, 1u << 20);
 	assert_int_equal(ax_ledger_render(l, &first), AX_OK);
 	ax_ledger_close(l);
 
-	l = ax_ledger_open(path, &catalog, 400, &skipped, &err);
+	l = ax_ledger_open(path, &unit_catalog, 400, &skipped, &err);
 	assert_non_null(l);
 	assert_int_equal(skipped, 0);
 	const struct ax_ledger_row *r = find_row(l, a.tenant, "Audit.SharePoint", "2026-11-23");
@@ -225,10 +209,16 @@ static void saved_and_read_back(void **state)
 	assert_int_equal(lg->from, NOW - 7200);
 	assert_int_equal(lg->control, ax_ledger_control(l, "8.15"));
 	s = ax_ledger_stream(l, a.tenant, "m365", "Audit.SharePoint");
-	assert_int_equal(s->raised, NOW - 30);
+	assert_int_equal(s->silence.raised, NOW - 30);
+	assert_int_equal(s->silence.since, NOW - 99);
+	assert_int_equal(s->horizon.raised, NOW - 20);
+	assert_int_equal(s->horizon.since, NOW - 6 * 86400);
+	assert_int_equal(s->party->credential.raised, NOW - 5);
+	assert_int_equal(s->party->credential.since, NOW + 86400);
 	assert_false(s->live);
 	assert_int_equal(s->party->summarized, NOW / DAY - 2);
-	assert_int_equal(s->party->tenant->ctl_raised[ax_ledger_control(l, "8.34")], NOW - 10);
+	assert_int_equal(s->party->tenant->ctl_mark[ax_ledger_control(l, "8.34")].raised, NOW - 10);
+	assert_int_equal(s->party->tenant->ctl_mark[ax_ledger_control(l, "8.34")].since, NOW - 70);
 	assert_int_equal(s->party->tenant->ctl_last[ax_ledger_control(l, "5.1")], NOW);
 	/* what is read back renders the same (the saved time aside) */
 	struct ax_buf second;
@@ -248,7 +238,7 @@ static void pruned_past_retention(void **state)
 	(void)state;
 	static const char *const one[] = { "8.15" };
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 3, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 3, NULL, &err);
 	char when[32];
 	for (int back = 0; back < 6; back++) {
 		struct ax_ledger_gap g = { .reason = "x", .control = -1 };
@@ -278,7 +268,7 @@ static void survives_a_crash(void **state)
 	char *dir = unit_tmpdir(), path[600];
 	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(path, &catalog, 400, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(path, &unit_catalog, 400, NULL, &err);
 	struct ax_record r = rec("t", "s", "Audit.General", "2026-11-23T01:00:00", one, 1);
 	ax_ledger_count(l, &r, false, NOW);
 	assert_int_equal(ax_ledger_save(l, NOW / DAY), AX_OK);
@@ -286,7 +276,7 @@ static void survives_a_crash(void **state)
 	/* a crash during the next save leaves its temporary file: never read */
 	free(unit_write_file(dir, "ledger.jsonl.tmp", "{\"kind\":\"day\",\"tenant\":\"t\",\"sour", SIZE_MAX));
 	size_t skipped;
-	l = ax_ledger_open(path, &catalog, 400, &skipped, &err);
+	l = ax_ledger_open(path, &unit_catalog, 400, &skipped, &err);
 	assert_non_null(l);
 	assert_int_equal(skipped, 0);
 	assert_int_equal(find_row(l, "t", "Audit.General", "2026-11-23")->records, 1);
@@ -297,7 +287,7 @@ static void survives_a_crash(void **state)
 	char *edited = malloc(n + 200);
 	snprintf(edited, n + 200, "%sgarbage\n{\"kind\":\"day\",\"tenant\":\"t\"}\n{\"kind\":\"martian\"}\n", text);
 	free(unit_write_file(dir, "ledger.jsonl", edited, SIZE_MAX));
-	l = ax_ledger_open(path, &catalog, 400, &skipped, &err);
+	l = ax_ledger_open(path, &unit_catalog, 400, &skipped, &err);
 	assert_non_null(l);
 	assert_int_equal(skipped, 3);
 	assert_int_equal(find_row(l, "t", "Audit.General", "2026-11-23")->records, 1);
@@ -331,7 +321,7 @@ static void concurrent_acks(void **state)
 	(void)state;
 	static const char *const one[] = { "8.15" };
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 400, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 400, NULL, &err);
 	struct acker a[3] = { { l, ax_ledger_output(l, "a") }, { l, ax_ledger_output(l, "b") },
 			      { l, ax_ledger_output(l, "c") } };
 	pthread_t th[3];
@@ -355,7 +345,7 @@ static void gaps_ring_keeps_the_newest(void **state)
 	(void)state;
 	static const char *const one[] = { "8.15" };
 	ax_err err;
-	struct ax_ledger *l = ax_ledger_open(NULL, &catalog, 400, NULL, &err);
+	struct ax_ledger *l = ax_ledger_open(NULL, &unit_catalog, 400, NULL, &err);
 	struct ax_record r = rec("t", "s", "Audit.General", "", one, 1);
 	char reason[32];
 	for (int i = 0; i < AX_LEDGER_MAX_GAPS + 10; i++) {
@@ -384,5 +374,5 @@ int main(void)
 		cmocka_unit_test(concurrent_acks),
 		cmocka_unit_test(gaps_ring_keeps_the_newest),
 	};
-	return cmocka_run_group_tests(tests, setup_catalog, teardown_catalog);
+	return cmocka_run_group_tests(tests, unit_catalog_setup, unit_catalog_teardown);
 }

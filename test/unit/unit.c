@@ -115,3 +115,22 @@ void unit_quiet_logs(void)
 {
 	ax_log_set_level(AX_LOG_ERROR);
 }
+
+struct ax_catalog unit_catalog;
+
+int unit_catalog_setup(void **state)
+{
+	(void)state;
+	struct ax_diag diag;
+	ax_diag_init(&diag);
+	ax_err err = ax_catalog_load(&unit_catalog, &diag);
+	ax_diag_finish(&diag);
+	return err ? -1 : 0;
+}
+
+int unit_catalog_teardown(void **state)
+{
+	(void)state;
+	ax_catalog_finish(&unit_catalog);
+	return 0;
+}

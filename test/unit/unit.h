@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "catalog.h"
 #include "diag.h"
 
 #define UNIT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -39,6 +40,11 @@ void unit_assert_contains(const char *haystack, const char *needle, const char *
 #define assert_not_contains(haystack, needle) \
 	unit_assert_not_contains((haystack), (needle), __FILE__, __LINE__)
 void unit_assert_not_contains(const char *haystack, const char *needle, const char *file, int line);
+
+/* cmocka group setup and teardown around unit_catalog, the built-in catalogs. */
+extern struct ax_catalog unit_catalog;
+int unit_catalog_setup(void **state);
+int unit_catalog_teardown(void **state);
 
 /* Keeps warnings the code under test logs on purpose out of the output. */
 void unit_quiet_logs(void);

@@ -286,8 +286,11 @@ CMDLETS = (  # (weight, cmdlet, parameter builder)
                                              {"Name": "Member", "Value": u.upn}]),
     (1, "New-ManagementRoleAssignment", lambda g, u: [{"Name": "Role", "Value": "ApplicationImpersonation"},
                                                       {"Name": "User", "Value": u.upn}]),
+    # Switching ingestion off stops the audit log itself: a scenario of its own
+    # (annexa raises an evidence_gap for it), not background traffic. The
+    # draw stays, so that the seeds of existing scenarios give the same data.
     (2, "Set-AdminAuditLogConfig", lambda g, u: [{"Name": "UnifiedAuditLogIngestionEnabled",
-                                                  "Value": g.rng.choice(("True", "False"))}]),
+                                                  "Value": g.rng.choice(("True", "True"))}]),
     (3, "Set-CASMailbox", lambda g, u: [{"Name": "Identity", "Value": u.upn},
                                         {"Name": "PopEnabled", "Value": "False"}, {"Name": "ImapEnabled", "Value": "False"}]),
     (2, "Set-OwaMailboxPolicy", lambda g, u: [{"Name": "Identity", "Value": "OwaMailboxPolicy-Default"},
