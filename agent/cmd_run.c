@@ -11,7 +11,10 @@
  * and what they could not stays in the spool (disk) for the next start.
  * SIGHUP reloads the config: a valid one replaces the running sources and
  * outputs (what is spooled stays, sources resume from their checkpoints);
- * an invalid one is refused and the running one stays. */
+ * an invalid one is refused and the running one stays. Under systemd
+ * (Type=notify) each of these steps is told with sd_notify: READY once
+ * every source and output runs, RELOADING and READY again around a reload,
+ * STOPPING at the stop, with a STATUS line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -418,8 +422,10 @@ static bool reload_ready(struct run *r, const char *path)
 {
 	reload_requested = 0;
 	ax_info("run", "SIGHUP: reloading %s", path);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading %s", path);
 	if (load_config(path, &r->next_cfg, &r->next_rules)) {
 		ax_error("run", "reload refused: %s is not valid (see above); the running configuration stays", path);
+		sd_notifyf(0, "READY=1\nSTATUS=reload refused: %s is not valid; the running configuration stays", path);
 		return false;
 	}
 	return true;
@@ -453,8 +459,11 @@ static int64_t now_ms(void)
  * timeout ms to deliver what is spooled. */
 static void drain(struct run *r, int64_t timeout)
 {
-	if (stop_requested)
+	if (stop_requested) {
 		ax_info("run", "stopping: delivering what was read (at most %llds)", (long long)timeout / 1000);
+		sd_notifyf(0, "STOPPING=1\nSTATUS=stopping: delivering what was read (at most %llds)",
+			   (long long)timeout / 1000);
+	}
 	stop_requested = 1;
 	ax_queue_close(&r->queue);
 	for (size_t i = 0; i < r->nsources; i++)
@@ -554,8 +563,10 @@ static bool run_config(const char *path, struct ax_config **cfg, struct ax_rules
 		*rc = start_senders(&r);
 	if (*rc == AX_EXIT_OK)
 		*rc = start_sources(&r);
-	if (*rc == AX_EXIT_OK)
+	if (*rc == AX_EXIT_OK) {
+		sd_notifyf(0, "READY=1\nSTATUS=running: %zu sources, %zu outputs", r.nsources, r.noutputs);
 		pipeline(&r, path);
+	}
 	if (stop_requested && r.next_cfg) { /* a stop came with the reload: the stop wins */
 		ax_rules_destroy(r.next_rules);
 		ax_config_destroy(r.next_cfg);

@@ -3,8 +3,9 @@
 a dead output does not hold back the others and gets everything once back
 (even across a restart), a second instance on the same state_dir is
 refused, SIGHUP reloads a valid config and refuses an invalid one, a torn
-spool tail is cut back at startup, and a full disk pauses the sources
-until there is room again, losing nothing.
+spool tail is cut back at startup, a full disk pauses the sources
+until there is room again, losing nothing, and systemd hears READY,
+RELOADING and STOPPING (sd_notify).
 
 usage: test_durability.py ANNEXA PLUGINS_BUILD_DIR [SCENARIO...]"""
 import glob
@@ -12,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,11 +51,11 @@ def want(first, last):
 class Agent:
     running = []  # killed at the end of a scenario, whatever happened
 
-    def __init__(self, annexa, conf, tmp, name, prefix=()):
+    def __init__(self, annexa, conf, tmp, name, prefix=(), env=None):
         Agent.running.append(self)
         self.err_path = os.path.join(tmp, name + ".err")
         self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(list(prefix) + [annexa, "run", "-c", conf], stderr=self.err)
+        self.proc = subprocess.Popen(list(prefix) + [annexa, "run", "-c", conf], stderr=self.err, env=env)
 
     def log(self):
         return open(self.err_path, errors="replace").read()
@@ -209,8 +211,44 @@ def drop_oldest(annexa, plugins, tmp):
           "the output back up got the newest records; %d missing, %d reported dropped" % (4000 - len(got), dropped))
 
 
+def notify(annexa, plugins, tmp):
+    """Under systemd (Type=notify): READY once it runs, RELOADING then READY
+    around a reload (a refused one too, saying so), STOPPING at SIGTERM."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(os.path.join(tmp, "notify"))
+    messages = []
+
+    def told(what):
+        def seen():
+            sock.settimeout(0.1)
+            try:
+                messages.append(dict(kv.split("=", 1) for kv in sock.recv(4096).decode().split("\n") if "=" in kv))
+            except socket.timeout:
+                pass
+            return any(what in m for m in messages)
+        return wait_for(seen, 30)
+
+    append(os.path.join(tmp, "in.jsonl"), 0, 10)
+    conf = config(tmp, plugins)
+    a = Agent(annexa, conf, tmp, "notify", env=dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, "notify")))
+    check(told("READY") and messages[0].get("READY") == "1" and "running" in messages[0].get("STATUS", ""),
+          "READY=1 with a STATUS once it runs: %s" % messages)
+    messages.clear()
+    a.proc.send_signal(signal.SIGHUP)
+    check(told("READY") and "RELOADING" in messages[0], "a reload: RELOADING, then READY: %s" % messages)
+    messages.clear()
+    write_config(conf, open(conf).read() + "no_such_key = 1\n")
+    a.proc.send_signal(signal.SIGHUP)
+    check(told("READY") and any("reload refused" in m.get("STATUS", "") for m in messages),
+          "a refused reload: READY again, its STATUS says so: %s" % messages)
+    a.proc.send_signal(signal.SIGTERM)
+    check(told("STOPPING"), "SIGTERM: STOPPING=1: %s" % messages)
+    check(a.stop() == 0, "exit 0")
+    sock.close()
+
+
 SCENARIOS = {"drop_oldest": drop_oldest, "dead_output": dead_output, "second_instance": second_instance, "reload": reload,
-             "torn_spool": torn_spool, "disk_full": disk_full}
+             "torn_spool": torn_spool, "disk_full": disk_full, "notify": notify}
 
 
 def main():
