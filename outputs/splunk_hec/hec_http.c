@@ -17,19 +17,22 @@
 struct ax_hec_http {
 	CURL *curl;
 	struct ax_buf *resp;
+	bool overflow; /* the answer did not fit: the transfer was stopped */
 	char error[CURL_ERROR_SIZE];
 };
 
-/* Keeps what fits in the response buffer (its max caps it) and drops the
- * rest: a huge answer must neither grow memory nor fail the request. */
+/* Keeps the answer in the response buffer; one larger than its max (no
+ * HEC answer is) stops the transfer at once rather than reading it to the
+ * timeout: it is not an acknowledgement, and the batch goes again. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct ax_hec_http *h = arg;
 	size_t n = size * nmemb;
-	size_t room = h->resp->max - h->resp->len;
-	if (ax_buf_add(h->resp, data, n < room ? n : room))
+	if (n > h->resp->max - h->resp->len) {
+		h->overflow = true;
 		return 0;
-	return n;
+	}
+	return ax_buf_add(h->resp, data, n) ? 0 : n;
 }
 
 static CURLcode configure(struct ax_hec_http *h, const struct ax_hec_http_options *o)
@@ -100,6 +103,7 @@ void ax_hec_http_post(struct ax_hec_http *h, const char *url, const struct curl_
 	CURL *c = h->curl;
 	ax_buf_clear(resp);
 	h->resp = resp;
+	h->overflow = false;
 	h->error[0] = '\0';
 	why[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -110,6 +114,8 @@ void ax_hec_http_post(struct ax_hec_http *h, const char *url, const struct curl_
 	long status = 0;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else if (h->overflow)
+		snprintf(why, why_len, "%s: an answer larger than %zu bytes, cut: not an acknowledgement", url, resp->max);
 	else
 		snprintf(why, why_len, "%s: %s", url, h->error[0] ? h->error : curl_easy_strerror(rc));
 	if (ax_buf_cstr(resp))
