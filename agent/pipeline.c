@@ -8,7 +8,8 @@
 #include "sources/gap.h"
 #include "version.h"
 
-#define SYNC_EVERY_UNITS 16   /* a busy pipeline syncs once per this many units */
+#define SYNC_EVERY_UNITS 2    /* units spooled between two requests to the syncer (see synced_to) */
+#define SYNC_WAIT_MS 5        /* idle, how long the pipeline waits for the spool's syncer at a time */
 #define DISK_RETRY_MS 1000
 #define NEVER_SAFE UINT64_MAX /* spooled_to of a unit whose records did not all get in */
 #define CHAIN_SAVE_MS 1000    /* the streams' positions are saved at most this often (chain.h) */
@@ -199,23 +200,44 @@ static void save_chains(struct ax_pipeline *p)
 	p->chains_saved_ms = now;
 }
 
+/* spool = disk: what is durable. The spool's syncer thread syncs while
+ * the pipeline goes on, asked every SYNC_EVERY_UNITS units: with a file
+ * source's 4 units in flight, 2 are made safe (and its checkpoint written
+ * once for both, in its thread) while the pipeline works on the other 2;
+ * syncing itself once the queue ran dry left it idle for the sync, the
+ * checkpoint and the next read. Once a second the pipeline syncs itself,
+ * so the streams' positions are saved with a spool synced to where they
+ * are. Idle, it waits a little for the syncer. */
+static bool synced_to(struct ax_pipeline *p, bool idle, uint64_t *safe)
+{
+	if (p->chains.dirty && now_ms() - p->chains_saved_ms >= CHAIN_SAVE_MS) {
+		uint64_t end = ax_spool_end(p->spool);
+		if (ax_spool_sync(p->spool))
+			return false; /* said why; the units wait for the next try */
+		p->unsynced = 0;
+		*safe = end;
+		return true;
+	}
+	if (idle || p->unsynced >= SYNC_EVERY_UNITS) {
+		ax_spool_sync_async(p->spool);
+		p->unsynced = 0;
+	}
+	*safe = ax_spool_synced(p->spool, idle ? p->pending->spooled_to : 0, idle ? SYNC_WAIT_MS : 0);
+	return true;
+}
+
 void ax_pipeline_settle(struct ax_pipeline *p, bool idle)
 {
 	if (!p->pending) {
 		save_chains(p); /* one owed since the last sync */
 		return;
 	}
-	uint64_t safe = UINT64_MAX - 1; /* everything written, once synced */
-	if (p->on_ack) {
+	uint64_t safe = UINT64_MAX - 1; /* everything written */
+	if (p->on_ack)
 		safe = ax_spool_committed_min(p->spool);
-	} else {
-		if (!idle && p->unsynced < SYNC_EVERY_UNITS)
-			return;
-		if (ax_spool_sync(p->spool))
-			return; /* said why; the units wait for the next try */
-		p->unsynced = 0;
-	}
-	p->synced_end = ax_spool_end(p->spool);
+	else if (!synced_to(p, idle, &safe))
+		return;
+	p->synced_end = p->on_ack ? ax_spool_end(p->spool) : safe;
 	save_chains(p);
 	while (p->pending && (p->pending->spooled_to <= safe || p->pending->spooled_to == NEVER_SAFE)) {
 		struct ax_unit *u = p->pending;

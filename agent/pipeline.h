@@ -33,7 +33,7 @@ struct ax_pipeline {
 	const atomic_int *stop;
 	bool on_ack; /* spool = memory: a unit is safe once every output has it */
 	struct ax_unit *pending, *pending_tail;
-	unsigned unsynced;
+	unsigned unsynced; /* units spooled since the last sync asked for */
 	struct ax_evidence *evidence; /* may be NULL: told of every record spooled */
 	struct ax_chains chains; /* every stream's last seq and chain (chain.h) */
 	struct ax_buf stream;    /* the name of the stream being spooled */

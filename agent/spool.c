@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #define SEGMENT_MIN (64ull << 10)
 #define SEGMENT_MAX (64ull << 20)
 #define FULL_WAIT_MS 200
+#define SYNC_RETRY_MS 1000 /* the syncer, after a sync failed */
 #define SCAN_CHUNK (1u << 20)
 #define LOG_NAME "spool"
 
@@ -55,6 +57,12 @@ struct ax_spool {
 	uint64_t end, bytes;
 	struct cursor *cursors;
 	bool dir_unsynced;
+	/* syncs: ax_spool_sync, or the syncer thread (ax_spool_sync_async) */
+	pthread_mutex_t sync_lock; /* one sync at a time, whoever runs it */
+	pthread_cond_t sync_wake, synced; /* under lock: a request for the syncer; synced_end moved */
+	pthread_t syncer;
+	bool syncer_started, syncer_quit, sync_wanted;
+	uint64_t synced_end;       /* under lock: every byte before it is durable */
 	int cursors_fd;           /* STATE_DIR/spool/cursors, rewritten in place; -1: not open */
 	struct ax_buf cursors_text;
 	size_t cursors_len;       /* what the file holds */
@@ -474,7 +482,10 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->changed, &attr);
+	pthread_cond_init(&sp->sync_wake, &attr);
+	pthread_cond_init(&sp->synced, &attr);
 	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&sp->sync_lock, NULL);
 	sp->cursors_fd = -1;
 	ax_buf_init(&sp->cursors_text, 1u << 20);
 	ax_buf_init(&sp->frame, sp->max_frame);
@@ -573,7 +584,8 @@ static void drop_oldest(struct ax_spool *sp)
 	(void)save_cursors(sp);
 }
 
-static void wait_changed(struct ax_spool *sp, int64_t ms)
+/* Under sp->lock: waits on cond (a CLOCK_MONOTONIC one of the spool's) at most ms. */
+static void wait_on(struct ax_spool *sp, pthread_cond_t *cond, int64_t ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -583,7 +595,12 @@ static void wait_changed(struct ax_spool *sp, int64_t ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_cond_timedwait(&sp->changed, &sp->lock, &ts);
+	pthread_cond_timedwait(cond, &sp->lock, &ts);
+}
+
+static void wait_changed(struct ax_spool *sp, int64_t ms)
+{
+	wait_on(sp, &sp->changed, ms);
 }
 
 /* Waits until size more bytes fit (pause), or makes room (drop_oldest). */
@@ -770,7 +787,9 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 	int fds[8];
 	size_t n = 0;
 	bool dir = false;
+	pthread_mutex_lock(&sp->sync_lock); /* a sync under way elsewhere may hold segments this one needs */
 	pthread_mutex_lock(&sp->lock);
+	uint64_t target = sp->end;
 	for (size_t i = 0; i < sp->nsegs && n < 8; i++) {
 		if (sp->segs[i].unsynced && (fds[n] = dup(sp->segs[i].fd)) >= 0) {
 			sp->segs[i].unsynced = false;
@@ -792,9 +811,79 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 			err = AX_ERR_IO;
 		close(dfd);
 	}
-	if (err)
+	if (err) {
 		ax_error(LOG_NAME, "cannot sync %s: %s", sp->dir, strerror(errno));
+	} else {
+		pthread_mutex_lock(&sp->lock);
+		if (target > sp->synced_end)
+			sp->synced_end = target;
+		pthread_cond_broadcast(&sp->synced);
+		pthread_mutex_unlock(&sp->lock);
+	}
+	pthread_mutex_unlock(&sp->sync_lock);
 	return err;
+}
+
+/* The syncer: syncs whenever asked, so the pipeline goes on spooling
+ * while the disk writes; after a failure it waits a while (it said why). */
+static void *syncer_main(void *arg)
+{
+	struct ax_spool *sp = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
+	pthread_mutex_lock(&sp->lock);
+	while (!sp->syncer_quit) {
+		if (!sp->sync_wanted) {
+			pthread_cond_wait(&sp->sync_wake, &sp->lock);
+			continue;
+		}
+		sp->sync_wanted = false;
+		pthread_mutex_unlock(&sp->lock);
+		ax_err err = ax_spool_sync(sp);
+		pthread_mutex_lock(&sp->lock);
+		if (err && !sp->syncer_quit)
+			wait_on(sp, &sp->sync_wake, SYNC_RETRY_MS);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+void ax_spool_sync_async(struct ax_spool *sp)
+{
+	if (!sp->dir || !sp->conf.fsync)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	if (sp->end > sp->synced_end) {
+		if (!sp->syncer_started)
+			sp->syncer_started = pthread_create(&sp->syncer, NULL, syncer_main, sp) == 0;
+		sp->sync_wanted = true;
+		pthread_cond_signal(&sp->sync_wake);
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+uint64_t ax_spool_synced(struct ax_spool *sp, uint64_t want, int64_t timeout_ms)
+{
+	pthread_mutex_lock(&sp->lock);
+	bool all = !sp->dir || !sp->conf.fsync;
+	if (!all && sp->synced_end < want && timeout_ms > 0)
+		wait_on(sp, &sp->synced, timeout_ms);
+	uint64_t synced = all ? sp->end : sp->synced_end;
+	pthread_mutex_unlock(&sp->lock);
+	return synced;
+}
+
+static void stop_syncer(struct ax_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	bool started = sp->syncer_started;
+	sp->syncer_quit = true;
+	pthread_cond_signal(&sp->sync_wake);
+	pthread_mutex_unlock(&sp->lock);
+	if (started)
+		pthread_join(sp->syncer, NULL);
+	sp->syncer_started = false;
 }
 
 uint64_t ax_spool_end(struct ax_spool *sp)
@@ -855,6 +944,7 @@ void ax_spool_close(struct ax_spool *sp)
 	if (!sp)
 		return;
 	static atomic_int stop = 1;
+	stop_syncer(sp);
 	if (sp->frame_records && ax_spool_flush(sp, &stop))
 		ax_warn(LOG_NAME, "%u records could not be spooled at exit (their source sends them again)",
 			sp->frame_records);
@@ -881,6 +971,9 @@ void ax_spool_close(struct ax_spool *sp)
 	ax_buf_finish(&sp->frame);
 	ax_buf_finish(&sp->zbuf);
 	pthread_cond_destroy(&sp->changed);
+	pthread_cond_destroy(&sp->sync_wake);
+	pthread_cond_destroy(&sp->synced);
+	pthread_mutex_destroy(&sp->sync_lock);
 	pthread_mutex_destroy(&sp->lock);
 	free(sp);
 }

@@ -79,6 +79,13 @@ ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const ato
 ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop) AX_WARN_UNUSED;
 /* Makes everything written durable (fdatasync, when conf.fsync). */
 ax_err ax_spool_sync(struct ax_spool *sp) AX_WARN_UNUSED;
+/* The same, done by a thread of the spool's own: returns at once, and the
+ * writer goes on while the disk syncs. Requests made during a sync are
+ * served by one more sync. */
+void ax_spool_sync_async(struct ax_spool *sp);
+/* The logical end of what is durable, by either sync (with fsync off or
+ * in memory: the end); waits at most timeout_ms for it to reach want. */
+uint64_t ax_spool_synced(struct ax_spool *sp, uint64_t want, int64_t timeout_ms);
 /* The logical end of what was written. */
 uint64_t ax_spool_end(struct ax_spool *sp);
 /* The smallest committed position over every output (the end when there are none). */

@@ -430,6 +430,41 @@ static void test_cursors_file(void **state)
 	done(f);
 }
 
+/* The syncer thread: asked, it makes everything written so far durable
+ * and says how far; without fsync (or in memory) everything written is. */
+static void test_sync_async(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	for (int round = 0; round < 3; round++) {
+		for (int i = round * 100; i < round * 100 + 100; i++) {
+			struct rec_text t;
+			struct ax_record r = make(&t, i);
+			assert_int_equal(ax_spool_append(f->sp, &r, &f->stop), AX_OK);
+		}
+		assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+		uint64_t end = ax_spool_end(f->sp);
+		assert_true(ax_spool_synced(f->sp, 0, 0) < end);
+		ax_spool_sync_async(f->sp);
+		uint64_t synced = 0;
+		for (int tries = 0; tries < 1000 && synced < end; tries++) /* polls with a deadline of 10 s */
+			synced = ax_spool_synced(f->sp, end, 10);
+		assert_int_equal(synced, end);
+	}
+	close_spool(f); /* stops the syncer */
+	f->conf.fsync = false;
+	open_spool(f);
+	append(f, 300, 310);
+	assert_int_equal(ax_spool_synced(f->sp, 0, 0), ax_spool_end(f->sp));
+	close_spool(f);
+	f->conf.dir = NULL;
+	open_spool(f);
+	append(f, 0, 10);
+	assert_int_equal(ax_spool_synced(f->sp, 0, 0), ax_spool_end(f->sp));
+	done(f);
+}
+
 /* In memory: the same reading, and the smallest committed position tells
  * what every output has. */
 static void test_memory(void **state)
@@ -464,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_cursors),
 		cmocka_unit_test(test_cursors_file),
+		cmocka_unit_test(test_sync_async),
 		cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
