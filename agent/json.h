@@ -1,7 +1,7 @@
 /* json.h - a whole JSON record parsed into a compact, reusable tree.
  *
- * The bytes are checked as strict UTF-8 (utf8.h), yajl checks the JSON, and
- * its callbacks here append
+ * The bytes are checked as strict UTF-8 (utf8.h), yajl (or the fast path
+ * below, for the common case) checks the JSON, and its callbacks here append
  * nodes to an array kept between records. The record is copied once into an
  * arena, where its unescaped strings are used in place (NUL-terminated over
  * their closing quotes); only numbers and strings with escapes are copied
@@ -41,6 +41,10 @@ struct ax_json_doc;
 struct ax_json_doc *ax_json_doc_create(unsigned max_depth);
 void ax_json_doc_destroy(struct ax_json_doc *doc);
 
+/* Records that are one object in plain JSON (no \u escape, nothing after
+ * it) are parsed without yajl, into the same tree; the others by yajl,
+ * which words the errors. only = true: always by yajl (tests compare). */
+void ax_json_doc_yajl_only(struct ax_json_doc *doc, bool only);
 /* Parses exactly one JSON value from data. On failure returns
  * AX_ERR_JSON / AX_ERR_TOO_DEEP with a message in ax_json_error(). */
 ax_err ax_json_parse(struct ax_json_doc *doc, const char *data, size_t len) AX_WARN_UNUSED;
