@@ -2,6 +2,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Length of the sequence at s[i] (2..4), or 0 when it is not valid. */
 static size_t sequence_len(const unsigned char *s, size_t i, size_t len)
@@ -22,29 +25,41 @@ static size_t sequence_len(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
-static bool ascii32(const unsigned char *p)
+/* How many bytes from p on are ASCII, looking at 16 (SSE2) or 8 at a time;
+ * at most len, and less than len only at a byte >= 0x80. */
+static size_t ascii_run(const unsigned char *p, size_t len)
 {
-	uint64_t w[4];
-	memcpy(w, p, sizeof(w));
-	return ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) == 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	for (; len - i >= 16; i += 16) {
+		unsigned high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+		if (high)
+			return i + (size_t)__builtin_ctz(high);
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, sizeof(w));
+		if (w & 0x8080808080808080ull)
+			return i + (size_t)__builtin_ctzll(w & 0x8080808080808080ull) / 8;
+	}
+#endif
+	while (i < len && p[i] < 0x80)
+		i++;
+	return i;
 }
 
 size_t ax_utf8_invalid_at(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
-	while (i < len) {
-		/* Audit records are mostly ASCII: skip such bytes 32 at a time. */
-		if (len - i >= 32 && ascii32(s + i)) {
-			i += 32;
-		} else if (s[i] < 0x80) {
-			i++;
-		} else {
-			size_t n = sequence_len(s, i, len);
-			if (n == 0)
-				return i;
-			i += n;
-		}
+	/* Audit records are mostly ASCII: runs of it are skipped at once, and
+	 * each sequence between them checked. */
+	while ((i += ascii_run(s + i, len - i)) < len) {
+		size_t n = sequence_len(s, i, len);
+		if (n == 0)
+			return i;
+		i += n;
 	}
 	return len;
 }

@@ -1,6 +1,7 @@
 /* utf8.h - strict UTF-8 validation (RFC 3629): no overlong forms, no
  * UTF-16 surrogates, nothing above U+10FFFF. yajl only checks the shape of
- * sequences, so records are checked here before they are parsed. */
+ * sequences and json.c's fast path none, so records are checked here before
+ * they are parsed. */
 #ifndef AX_AGENT_UTF8_H
 #define AX_AGENT_UTF8_H
 

@@ -345,6 +345,31 @@ static void test_utf8_valid(void **state)
 	}
 }
 
+/* Each case at every offset in ASCII (the validator skips ASCII 16 or 8
+ * bytes at a time, a case alone is under 16): the first bad byte is found
+ * where it is in the case alone. */
+static void test_utf8_offsets(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(utf8); i++) {
+		size_t want_in_case = ax_utf8_invalid_at(utf8[i].s, utf8[i].len);
+		for (size_t before = 0; before < 40; before++) {
+			for (size_t after = 0; after < 20; after += 19) {
+				size_t len = before + utf8[i].len + after;
+				char *buf = malloc(len ? len : 1);
+				assert_non_null(buf);
+				memset(buf, 'a', len);
+				memcpy(buf + before, utf8[i].s, utf8[i].len);
+				size_t got = ax_utf8_invalid_at(buf, len);
+				size_t want = utf8[i].valid ? len : before + want_in_case;
+				if (got != want)
+					fail_msg("case %zu after %zu bytes: invalid at %zu, want %zu", i, before, got, want);
+				free(buf);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -360,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_write_error),
 		T(test_write_line),
 		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_offsets),
 	};
 	unit_quiet_logs();
 	return cmocka_run_group_tests(tests, NULL, NULL);
