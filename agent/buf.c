@@ -60,18 +60,23 @@ ax_err ax_buf_adds(struct ax_buf *b, const char *s)
 
 ax_err ax_buf_addf(struct ax_buf *b, const char *fmt, ...)
 {
+	/* Formatted once into the room there is; a second time only when the
+	 * text did not fit (formatting twice, to measure first, cost as much). */
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return AX_ERR_IO;
 	ax_err err = ax_buf_reserve(b, (size_t)n);
 	if (err)
-		return err;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+		return err; /* what vsnprintf wrote past len does not count */
+	if ((size_t)n >= room) {
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return AX_OK;
 }
