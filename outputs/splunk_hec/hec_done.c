@@ -3,9 +3,9 @@
  * A batch is cut into several requests. When request 3 of 5 must be
  * retried, or one event is refused, the pipeline sends the batch (minus the
  * refused records) again; without this set requests 1 and 2 would reach
- * Splunk twice. A record is known by a 64-bit FNV-1a hash of its enriched
- * bytes, which stay the same while its batch is pending. It is a multiset:
- * two identical records in one batch are two entries, and each entry
+ * Splunk twice. A record is known by a 64-bit hash of its enriched bytes,
+ * which stay the same while its batch is pending. It is a multiset: two
+ * identical records in one batch are two entries, and each entry
  * excuses one record per pass (rewind, then take). The set is emptied once
  * a batch is delivered, or when a batch comes that holds none of it. */
 #include <stdlib.h>
@@ -13,13 +13,34 @@
 
 #include "hec.h"
 
+/* MurmurHash64A (Austin Appleby, public domain) over the record's bytes,
+ * 8 at a time: the byte-at-a-time FNV-1a it replaces was one dependent
+ * multiplication per byte, 15% of a HEC run's CPU. Keys live only in this
+ * process, so the function can change between versions. */
 uint64_t ax_hec_done_key(const struct ax_record *r)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < r->len; i++) {
-		h ^= (unsigned char)r->json[i];
-		h *= 1099511628211ull;
+	const uint64_t m = 0xc6a4a7935bd1e995ull;
+	const unsigned char *p = (const unsigned char *)r->json;
+	size_t len = r->len;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * m);
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t k;
+		memcpy(&k, p, sizeof(k));
+		k *= m;
+		k ^= k >> 47;
+		k *= m;
+		h ^= k;
+		h *= m;
 	}
+	if (len) {
+		uint64_t k = 0;
+		memcpy(&k, p, len);
+		h ^= k;
+		h *= m;
+	}
+	h ^= h >> 47;
+	h *= m;
+	h ^= h >> 47;
 	return h;
 }
 

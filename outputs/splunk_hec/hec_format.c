@@ -13,9 +13,12 @@
 
 #include "hec.h"
 
+/* ,"name":"value" - appended piece by piece: this runs for every field of every event. */
 static ax_err add_member(struct ax_buf *b, const char *name, const char *value)
 {
-	ax_err err = ax_buf_addf(b, ",\"%s\":", name);
+	ax_err err = ax_buf_add(b, ",\"", 2);
+	err = err ? err : ax_buf_adds(b, name);
+	err = err ? err : ax_buf_add(b, "\":", 2);
 	return err ? err : ax_buf_add_json_str(b, value, strlen(value));
 }
 
@@ -66,7 +69,8 @@ ax_err ax_hec_event_append(struct ax_buf *body, const struct ax_buf *meta, const
 {
 	char time[AX_HEC_TIME_LEN];
 	ax_hec_time(r->creation_time, time);
-	ax_err err = ax_buf_addf(body, "{\"time\":%s", time);
+	ax_err err = ax_buf_add(body, "{\"time\":", 8);
+	err = err ? err : ax_buf_adds(body, time);
 	if (!err)
 		err = ax_buf_add(body, meta->data, meta->len);
 	if (!err)

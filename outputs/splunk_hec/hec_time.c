@@ -135,6 +135,17 @@ bool ax_hec_time(const char *text, char out[AX_HEC_TIME_LEN])
 		now(out);
 		return false;
 	}
-	snprintf(out, AX_HEC_TIME_LEN, "%lld%s%s", secs - offset, frac[0] ? "." : "", frac);
+	/* secs - offset >= 0: its digits, then ".frac" (snprintf cost more than the parse) */
+	char digits_rev[24];
+	size_t n = 0, at = 0;
+	for (unsigned long long v = (unsigned long long)(secs - offset); n == 0 || v; v /= 10)
+		digits_rev[n++] = (char)('0' + v % 10);
+	while (n > 0 && at < AX_HEC_TIME_LEN - 1)
+		out[at++] = digits_rev[--n];
+	if (frac[0] && at < AX_HEC_TIME_LEN - 1)
+		out[at++] = '.';
+	for (size_t i = 0; frac[i] && at < AX_HEC_TIME_LEN - 1; i++)
+		out[at++] = frac[i];
+	out[at] = '\0';
 	return true;
 }

@@ -3,6 +3,7 @@
  * two deliveries), each entry excusing one record per pass. */
 #include "unit.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "outputs/splunk_hec/hec.h"
@@ -20,6 +21,28 @@ static void test_keys(void **state)
 	assert_true(key("{\"Id\":\"a\"}") != key("{\"Id\":\"b\"}"));
 	assert_true(key("{\"Id\":\"a\"}") != key("{\"Id\":\"a\"} "));
 	assert_true(key("") != key(" "));
+	/* a record of 2,000 bytes and each one-byte change of it, and every
+	 * length of it up to 64 (the last word is partial): all different */
+	enum { N = 2000 };
+	static char rec[N + 1];
+	static uint64_t keys[N + 65];
+	size_t n = 0;
+	for (size_t i = 0; i < N; i++)
+		rec[i] = (char)('a' + i * 7 % 26);
+	keys[n++] = key(rec);
+	for (size_t i = 0; i < N; i++) {
+		rec[i] ^= 1;
+		keys[n++] = key(rec);
+		rec[i] ^= 1;
+	}
+	for (size_t len = 1; len <= 64; len++) {
+		struct ax_record r = { .json = rec, .len = len };
+		keys[n++] = ax_hec_done_key(&r);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (keys[i] == keys[j])
+				fail_msg("variants %zu and %zu have one key", i, j);
 }
 
 static void test_multiset(void **state)
