@@ -37,7 +37,7 @@ ax_err ax_buf_reserve(struct ax_buf *b, size_t extra)
 	return AX_OK;
 }
 
-ax_err ax_buf_add(struct ax_buf *b, const void *data, size_t len)
+ax_err ax_buf_add_slow(struct ax_buf *b, const void *data, size_t len)
 {
 	ax_err err = ax_buf_reserve(b, len);
 	if (err)
@@ -46,11 +46,6 @@ ax_err ax_buf_add(struct ax_buf *b, const void *data, size_t len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	return AX_OK;
-}
-
-ax_err ax_buf_addc(struct ax_buf *b, char c)
-{
-	return ax_buf_add(b, &c, 1);
 }
 
 ax_err ax_buf_adds(struct ax_buf *b, const char *s)

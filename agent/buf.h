@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -22,8 +23,27 @@ void ax_buf_init(struct ax_buf *b, size_t max);
 void ax_buf_finish(struct ax_buf *b);
 static inline void ax_buf_clear(struct ax_buf *b) { b->len = 0; }
 ax_err ax_buf_reserve(struct ax_buf *b, size_t extra) AX_WARN_UNUSED;
-ax_err ax_buf_add(struct ax_buf *b, const void *data, size_t len) AX_WARN_UNUSED;
-ax_err ax_buf_addc(struct ax_buf *b, char c) AX_WARN_UNUSED;
+ax_err ax_buf_add_slow(struct ax_buf *b, const void *data, size_t len) AX_WARN_UNUSED;
+/* Appends len bytes. Inline: the formatters call it a few dozen times per
+ * record, mostly with room to spare (the buffer keeps its allocation). */
+AX_WARN_UNUSED static inline ax_err ax_buf_add(struct ax_buf *b, const void *data, size_t len)
+{
+	if (len < b->cap - b->len && len <= b->max - b->len) { /* room, and the NUL's */
+		if (len)
+			memcpy(b->data + b->len, data, len);
+		b->len += len;
+		return AX_OK;
+	}
+	return ax_buf_add_slow(b, data, len);
+}
+AX_WARN_UNUSED static inline ax_err ax_buf_addc(struct ax_buf *b, char c)
+{
+	if (b->cap - b->len > 1 && b->len < b->max) {
+		b->data[b->len++] = c;
+		return AX_OK;
+	}
+	return ax_buf_add_slow(b, &c, 1);
+}
 ax_err ax_buf_adds(struct ax_buf *b, const char *s) AX_WARN_UNUSED;
 ax_err ax_buf_addf(struct ax_buf *b, const char *fmt, ...) AX_WARN_UNUSED
 	__attribute__((format(printf, 2, 3)));
