@@ -218,11 +218,12 @@ static const yajl_callbacks callbacks = {
  * same callbacks (so the tree is the one yajl's parse builds): a scanner
  * that skips 8 string bytes at a time costs a third of yajl's lexer. It
  * accepts a strict subset of what yajl accepts - an object, RFC 8259
- * numbers, the escapes but \u, blanks ' ' \t \n \r - and gives up on
- * anything else (a \u escape, a control character, bad JSON, too deep,
- * data after the value): the record is then parsed again by yajl, which
+ * numbers, the escapes but \u, blanks ' ' \t \n \r, nesting to 128 - and
+ * gives up on anything else (a \u escape, a control character, bad JSON,
+ * deeper nesting, data after the value): the record is then parsed again by yajl, which
  * decides, and words the error. */
 
+#define FAST_MAX_DEPTH 128
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -363,6 +364,8 @@ static bool fast_value(struct fast *f);
 /* An object or array at f->i; its members or elements, then its end. */
 static bool fast_container(struct fast *f, bool object)
 {
+	if (f->d->depth >= FAST_MAX_DEPTH) /* it recurses: deeper records are yajl's (its stack is its own) */
+		return false;
 	if (!(object ? cb_start_map(f->d) : cb_start_array(f->d)))
 		return false;
 	char close = object ? '}' : ']';

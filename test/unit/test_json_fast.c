@@ -164,12 +164,44 @@ static void test_same_as_yajl(void **state)
 	ax_json_doc_destroy(p.yajl);
 }
 
+/* Deep records: the fast path recurses, so it leaves those past 128 levels
+ * to yajl; either way the result is the same, to the depth limit and past it. */
+static void test_deep(void **state)
+{
+	(void)state;
+	static const size_t depths[] = { 1, 100, 127, 128, 129, 200, 999, 1000, 1001, 3000 };
+	struct pair p = { .fast = ax_json_doc_create(1000), .yajl = ax_json_doc_create(1000) };
+	assert_non_null(p.fast);
+	assert_non_null(p.yajl);
+	ax_json_doc_yajl_only(p.yajl, true);
+	ax_buf_init(&p.a, 1u << 30);
+	ax_buf_init(&p.b, 1u << 30);
+	char *text = malloc(6 * 3000 + 16);
+	assert_non_null(text);
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(depths); i++) {
+		size_t n = 0, d = depths[i];
+		text[n++] = '{';
+		for (size_t k = 1; k < d; k++) {
+			memcpy(text + n, "\"a\":{", 5);
+			n += 5;
+		}
+		memset(text + n, '}', d);
+		same(&p, text, n + d);
+	}
+	free(text);
+	ax_buf_finish(&p.a);
+	ax_buf_finish(&p.b);
+	ax_json_doc_destroy(p.fast);
+	ax_json_doc_destroy(p.yajl);
+}
+
 int main(int argc, char **argv)
 {
 	g_argc = argc;
 	g_argv = argv;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_as_yajl),
+		cmocka_unit_test(test_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
