@@ -1,13 +1,16 @@
 /* file output: enriched records as JSON lines, to a file or stdout.
  *
- * For debugging, pipes and `annexa map`. A batch is written with one
- * buffered stdio pass and flushed, so a reader of the file sees whole lines. */
+ * For debugging, pipes and `annexa map`. A batch is written with writev,
+ * each record and its newline straight from the batch (stdio's 4 KiB
+ * buffer on a pipe cost a write(2) every two records, and a copy), so a
+ * reader of the file sees whole lines once send returns. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "log.h"
 #include "outputs/output.h"
@@ -66,16 +69,43 @@ static struct ax_output *file_create(const char *name, const void *conf, ax_err 
 	return &f->base;
 }
 
+#define IOV_RECORDS 512 /* records per writev: two pieces each, within IOV_MAX (1024) */
+
+/* Writes every piece, however the kernel cuts the writes (a pipe takes what fits). */
+static bool write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return true;
+}
+
 static void file_send(struct ax_output *out, const struct ax_batch *batch,
 		      struct ax_output_result *result)
 {
+	static char newline = '\n';
 	struct file_output *f = (struct file_output *)out;
-	for (size_t i = 0; i < batch->count; i++) {
-		const struct ax_record *r = &batch->records[i];
-		if (fwrite(r->json, 1, r->len, f->fp) != r->len || putc('\n', f->fp) == EOF)
-			break;
+	struct iovec iov[2 * IOV_RECORDS];
+	bool ok = fflush(f->fp) == 0; /* nothing is buffered there; should something be, it goes first */
+	for (size_t i = 0; ok && i < batch->count;) {
+		int n = 0;
+		for (; i < batch->count && n < 2 * IOV_RECORDS; i++) {
+			iov[n++] = (struct iovec){ .iov_base = (void *)batch->records[i].json, .iov_len = batch->records[i].len };
+			iov[n++] = (struct iovec){ .iov_base = &newline, .iov_len = 1 };
+		}
+		ok = write_all(fileno(f->fp), iov, n);
 	}
-	if (fflush(f->fp) == 0 && !ferror(f->fp))
+	if (ok)
 		return;
 	/* A full disk or a closed pipe: the records may be partly written. */
 	result->status = AX_OUT_RETRY;
