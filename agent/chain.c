@@ -201,26 +201,28 @@ ax_err ax_chain_stream_name(const struct ax_origin *o, struct ax_buf *out)
 
 struct ax_chain_stream *ax_chains_get(struct ax_chains *c, const char *name)
 {
-	if (c->last < c->n && strcmp(c->v[c->last].name, name) == 0)
-		return &c->v[c->last];
+	if (c->last < c->n && strcmp(c->v[c->last]->name, name) == 0)
+		return c->v[c->last];
 	for (size_t i = 0; i < c->n; i++) {
-		if (strcmp(c->v[i].name, name) == 0) {
+		if (strcmp(c->v[i]->name, name) == 0) {
 			c->last = i;
-			return &c->v[i];
+			return c->v[i];
 		}
 	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
-		struct ax_chain_stream *v = realloc(c->v, cap * sizeof(*v));
+		struct ax_chain_stream **v = realloc(c->v, cap * sizeof(*v));
 		if (!v)
 			return NULL;
 		c->v = v;
 		c->cap = cap;
 	}
-	struct ax_chain_stream *s = &c->v[c->n];
-	*s = (struct ax_chain_stream){ .name = strdup(name) };
-	if (!s->name)
+	struct ax_chain_stream *s = calloc(1, sizeof(*s));
+	if (!s || !(s->name = strdup(name))) {
+		free(s);
 		return NULL;
+	}
+	c->v[c->n] = s;
 	c->last = c->n++;
 	return s;
 }
@@ -258,8 +260,10 @@ static bool parse_file(struct ax_chains *c, char *text)
 
 static void clear_streams(struct ax_chains *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i].name);
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i]->name);
+		free(c->v[i]);
+	}
 	c->n = 0;
 	c->last = 0;
 }
@@ -363,9 +367,9 @@ ax_err ax_chains_save(struct ax_chains *c, uint64_t spool_end)
 	ax_err err = ax_buf_addf(&b, FILE_HEAD "spool %" PRIu64 "\n", spool_end);
 	for (size_t i = 0; !err && i < c->n; i++) {
 		char hex[AX_CHAIN_HEX + 1];
-		ax_chain_hex(c->v[i].link.chain, hex);
+		ax_chain_hex(c->v[i]->link.chain, hex);
 		hex[AX_CHAIN_HEX] = '\0';
-		err = ax_buf_addf(&b, "%" PRIu64 " %s %s\n", c->v[i].link.seq, hex, c->v[i].name);
+		err = ax_buf_addf(&b, "%" PRIu64 " %s %s\n", c->v[i]->link.seq, hex, c->v[i]->name);
 	}
 	if (!err)
 		err = ax_buf_adds(&b, "end\n");

@@ -126,7 +126,7 @@ struct ax_chain_stream {
 struct ax_chains {
 	char *path;        /* STATE_DIR/chain; NULL: nothing kept (annexa map) */
 	bool fsync;
-	struct ax_chain_stream *v;
+	struct ax_chain_stream **v; /* each its own allocation: what ax_chains_get returns stays valid */
 	size_t n, cap;
 	size_t last;       /* the stream found last: units of one stream come in runs */
 	bool dirty;        /* a position moved since the last save */
