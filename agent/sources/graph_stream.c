@@ -246,6 +246,7 @@ static enum poll_outcome poll_once(struct graph_stream *g)
 	if (!g->have_cursor) {
 		g->cp.cursor = now - g->conf->backfill * (AX_TICKS_PER_SEC / 1000);
 		g->have_cursor = true;
+		ax_metrics_stream_cursor(g->metrics, g->cp.cursor / AX_TICKS_PER_SEC, now / AX_TICKS_PER_SEC);
 	}
 	int64_t newest = g->cp.cursor;
 	uint64_t forwarded = g->emit.forwarded, repeats = g->emit.repeats;

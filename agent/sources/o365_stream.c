@@ -252,6 +252,7 @@ static enum o365_outcome round_once(struct o365_stream *s, bool *caught_up)
 	if (!s->have_cursor) {
 		s->cp.cursor = ax_window_first_cursor(now, s->conf->backfill / 1000);
 		s->have_cursor = true;
+		ax_metrics_stream_cursor(s->metrics, s->cp.cursor, now); /* lag and horizon, before a window is done */
 	}
 	struct ax_window w;
 	if (!ax_window_next(s->cp.cursor, now, s->overlap_s, &w)) {
