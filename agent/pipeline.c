@@ -16,6 +16,8 @@
 
 enum spooled { SPOOLED, REFUSED, STOPPED };
 
+static void while_full(void *arg);
+
 ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent, const struct ax_rules *rules,
 			struct ax_spool *spool, struct ax_deadletter *dead_letter, const atomic_int *stop)
 {
@@ -24,10 +26,13 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 	ax_buf_init(&p->stream, 4096);
 	ax_err err = ax_processor_init(&p->proc, rules, (unsigned)agent->max_depth, agent->max_record_size);
 	if (!err)
+		err = ax_processor_init(&p->own, rules, (unsigned)agent->max_depth, agent->max_record_size);
+	if (!err)
 		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
 	if (!err)
 		err = ax_chains_recover(&p->chains, spool);
 	p->synced_end = ax_spool_end(spool);
+	ax_spool_set_waiter(spool, while_full, p);
 	return err;
 }
 
@@ -39,6 +44,7 @@ void ax_pipeline_finish(struct ax_pipeline *p)
 	ax_chains_finish(&p->chains);
 	ax_buf_finish(&p->stream);
 	ax_processor_finish(&p->proc);
+	ax_processor_finish(&p->own);
 }
 
 static int64_t now_ms(void)
@@ -56,14 +62,23 @@ static void nap_ms(const atomic_int *stop, int64_t ms)
 	}
 }
 
+/* Puts proc's record in the spool (NULL: writes the open frame out); own
+ * records go in at once, in a frame of their own. */
+static ax_err spool_put(struct ax_pipeline *p, const struct ax_processor *proc)
+{
+	if (proc == &p->own)
+		return ax_spool_write_own(p->spool, &proc->record);
+	return proc ? ax_spool_append(p->spool, &proc->record, p->stop) : ax_spool_flush(p->spool, p->stop);
+}
+
 /* Retries what a full disk refused until it is taken or the agent stops. */
-static enum spooled spool_retry(struct ax_pipeline *p, const struct ax_record *rec)
+static enum spooled spool_retry(struct ax_pipeline *p, const struct ax_processor *proc)
 {
 	for (;;) {
-		ax_err err = rec ? ax_spool_append(p->spool, rec, p->stop) : ax_spool_flush(p->spool, p->stop);
+		ax_err err = spool_put(p, proc);
 		if (!err) {
-			if (rec && p->evidence) /* rec is the processor's record */
-				ax_evidence_spooled(p->evidence, &p->proc);
+			if (proc && p->evidence)
+				ax_evidence_spooled(p->evidence, proc);
 			return SPOOLED;
 		}
 		if (err == AX_ERR_AGAIN || (err == AX_ERR_IO && atomic_load(p->stop)))
@@ -87,16 +102,16 @@ static void dead_letter(struct ax_pipeline *p, const struct ax_unit *u, size_t i
 	counts->dead_lettered++;
 }
 
-/* Processes one record into its stream and spools it; the stream moves
- * only when the spool took it, so seq has no gaps. */
-static enum spooled spool_sealed(struct ax_pipeline *p, const char *raw, size_t len, const struct ax_origin *origin,
-				 struct ax_chain_stream *stream, bool *processed)
+/* Processes one record into its stream with proc and spools it; the
+ * stream moves only when the spool took it, so seq has no gaps. */
+static enum spooled spool_sealed(struct ax_pipeline *p, struct ax_processor *proc, const char *raw, size_t len,
+				 const struct ax_origin *origin, struct ax_chain_stream *stream, bool *processed)
 {
 	struct ax_seal seal = { .stream = stream->name, .prev = stream->link };
-	*processed = ax_process_sealed(&p->proc, raw, len, origin, &seal) == AX_OK;
+	*processed = ax_process_sealed(proc, raw, len, origin, &seal) == AX_OK;
 	if (!*processed)
 		return REFUSED;
-	enum spooled s = spool_retry(p, &p->proc.record);
+	enum spooled s = spool_retry(p, proc);
 	if (s == SPOOLED)
 		ax_chains_advance(&p->chains, stream, &seal.next);
 	return s;
@@ -108,6 +123,19 @@ static struct ax_chain_stream *stream_of(struct ax_pipeline *p, const struct ax_
 	if (ax_chain_stream_name(origin, &p->stream))
 		return NULL;
 	return ax_chains_get(&p->chains, p->stream.data);
+}
+
+/* A record the agent makes itself, sealed into its stream and spooled at
+ * once (never behind the source records it may be about), then synced. */
+static bool spool_own(struct ax_pipeline *p, const char *json, size_t len, const struct ax_origin *origin)
+{
+	struct ax_chain_stream *stream = stream_of(p, origin);
+	bool processed;
+	if (!stream || spool_sealed(p, &p->own, json, len, origin, stream, &processed) != SPOOLED)
+		return false;
+	if (!p->on_ack)
+		ax_spool_sync_async(p->spool);
+	return true;
 }
 
 static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
@@ -127,7 +155,7 @@ static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u
 	} else if (!stream) {
 		dead_letter(p, u, i, "out of memory", counts);
 	} else {
-		enum spooled s = spool_sealed(p, ax_unit_data(u, i), ur->len, origin, stream, &processed);
+		enum spooled s = spool_sealed(p, &p->proc, ax_unit_data(u, i), ur->len, origin, stream, &processed);
 		if (s == REFUSED)
 			dead_letter(p, u, i, processed ? "the spool cannot take it (out of memory?)" : p->proc.reason,
 				    counts);
@@ -161,14 +189,11 @@ static void report_dropped(struct ax_pipeline *p, const struct ax_origin *origin
 			      .from = now, .to = now, .detail = detail, .now = now };
 	struct ax_origin o = { .source = "spool", .type = "evidence_gap", .host = origin->host,
 			       .version = origin->version, .stream = AX_CHAIN_SPOOL_STREAM };
-	struct ax_chain_stream *stream = stream_of(p, &o);
 	struct ax_buf text;
 	struct ax_key key;
-	bool processed;
 	ax_buf_init(&text, 4096);
 	ax_error("spool", "EVIDENCE GAP (spool_dropped): %s", detail);
-	if (!stream || ax_gap_render(&gap, &text, &key) ||
-	    spool_sealed(p, text.data, text.len, &o, stream, &processed) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
+	if (ax_gap_render(&gap, &text, &key) || !spool_own(p, text.data, text.len, &o))
 		ax_error("spool", "the evidence_gap record could not be spooled");
 	ax_buf_finish(&text);
 }
@@ -248,17 +273,14 @@ void ax_pipeline_settle(struct ax_pipeline *p, bool idle)
 	}
 }
 
-/* A record the agent makes itself (evidence.h), spooled like the others,
- * in a frame of its own. */
+/* An evidence record (evidence.h). */
 static void emit_evidence(void *arg, const char *json, size_t len, const struct ax_origin *origin)
 {
 	struct ax_pipeline *p = arg;
 	struct ax_origin o = *origin;
 	o.host = ax_host_name(NULL);
 	o.version = AX_VERSION;
-	struct ax_chain_stream *stream = stream_of(p, &o);
-	bool processed;
-	if (!stream || spool_sealed(p, json, len, &o, stream, &processed) != SPOOLED || spool_retry(p, NULL) != SPOOLED)
+	if (!spool_own(p, json, len, &o))
 		ax_error("evidence", "a %s record of %s could not be spooled", o.type, o.source);
 }
 
@@ -266,6 +288,14 @@ void ax_pipeline_tick(struct ax_pipeline *p)
 {
 	if (p->evidence)
 		ax_evidence_tick(p->evidence, (int64_t)time(NULL), emit_evidence, p);
+}
+
+/* The spool is full (spool_full = pause) and the pipeline waits in it:
+ * the gap watch goes on meanwhile, so the horizon coming near is said by
+ * a record now, not once there is room again. */
+static void while_full(void *arg)
+{
+	ax_pipeline_tick(arg);
 }
 
 void ax_pipeline_abandon(struct ax_pipeline *p)

@@ -27,6 +27,7 @@ struct ax_pipeline_counts {
 
 struct ax_pipeline {
 	struct ax_processor proc;
+	struct ax_processor own; /* the agent's own records: spooled even while proc's waits for room */
 	struct ax_spool *spool;
 	struct ax_deadletter *dead_letter;
 	const struct ax_agent_conf *agent;

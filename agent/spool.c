@@ -73,6 +73,9 @@ struct ax_spool {
 	uint32_t frame_records;
 	z_stream z;
 	bool z_ready, full_logged, io_logged;
+	struct ax_buf own;        /* the frame of ax_spool_write_own */
+	ax_spool_waiter waiter;   /* run while the writer waits for room */
+	void *waiter_arg;
 };
 
 struct ax_spool_reader {
@@ -490,6 +493,7 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 	ax_buf_init(&sp->cursors_text, 1u << 20);
 	ax_buf_init(&sp->frame, sp->max_frame);
 	ax_buf_init(&sp->zbuf, sp->max_frame + (64u << 10));
+	ax_buf_init(&sp->own, sp->max_frame);
 	sp->conf.outputs = conf->outputs; /* read by init_cursors only */
 	*err = init_cursors(sp);
 	sp->conf.outputs = NULL;
@@ -603,7 +607,6 @@ static void wait_changed(struct ax_spool *sp, int64_t ms)
 	wait_on(sp, &sp->changed, ms);
 }
 
-/* Waits until size more bytes fit (pause), or makes room (drop_oldest). */
 /* Under lock. True when only stalled outputs (no progress for
  * conf.stall_ms) still need the oldest segment: drop_oldest may drop it.
  * A healthy output that is merely behind is waited for. */
@@ -619,6 +622,17 @@ static bool oldest_held_by_stalled(struct ax_spool *sp)
 	return true;
 }
 
+/* Under lock: runs the waiter without it. */
+static void run_waiter(struct ax_spool *sp)
+{
+	if (!sp->waiter)
+		return;
+	pthread_mutex_unlock(&sp->lock);
+	sp->waiter(sp->waiter_arg);
+	pthread_mutex_lock(&sp->lock);
+}
+
+/* Waits until size more bytes fit (pause), or makes room (drop_oldest). */
 static ax_err make_room(struct ax_spool *sp, uint64_t size, const atomic_int *stop)
 {
 	ax_err err = AX_OK;
@@ -643,6 +657,7 @@ static ax_err make_room(struct ax_spool *sp, uint64_t size, const atomic_int *st
 				"until the outputs catch up", sp->bytes, sp->conf.max_size);
 		sp->full_logged = true;
 		wait_changed(sp, FULL_WAIT_MS);
+		run_waiter(sp);
 	}
 	if (!err && sp->full_logged && sp->bytes + size <= sp->conf.max_size / 2) {
 		ax_info(LOG_NAME, "room again: sources resume");
@@ -764,6 +779,25 @@ ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
 	ax_buf_clear(&sp->frame);
 	sp->frame_records = 0;
 	return AX_OK;
+}
+
+ax_err ax_spool_write_own(struct ax_spool *sp, const struct ax_record *r)
+{
+	ax_buf_clear(&sp->own);
+	ax_err err = ax_spool_encode_record(&sp->own, r);
+	struct ax_spool_frame f = { .stored_len = (uint32_t)sp->own.len, .raw_len = (uint32_t)sp->own.len,
+				    .nrecords = 1 };
+	if (!err && needs_new_segment(sp, AX_SPOOL_FRAME_HEADER + sp->own.len))
+		err = new_segment(sp);
+	if (!err)
+		err = write_frame(sp, sp->own.data, &f);
+	return err;
+}
+
+void ax_spool_set_waiter(struct ax_spool *sp, ax_spool_waiter waiter, void *arg)
+{
+	sp->waiter = waiter;
+	sp->waiter_arg = arg;
 }
 
 ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop)
@@ -970,6 +1004,7 @@ void ax_spool_close(struct ax_spool *sp)
 	ax_buf_finish(&sp->cursors_text);
 	ax_buf_finish(&sp->frame);
 	ax_buf_finish(&sp->zbuf);
+	ax_buf_finish(&sp->own);
 	pthread_cond_destroy(&sp->changed);
 	pthread_cond_destroy(&sp->sync_wake);
 	pthread_cond_destroy(&sp->synced);

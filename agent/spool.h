@@ -77,6 +77,15 @@ void ax_spool_close(struct ax_spool *sp);
 ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop) AX_WARN_UNUSED;
 /* Writes the open frame out; the same errors as append. */
 ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop) AX_WARN_UNUSED;
+/* Writes r at once in a frame of its own, without waiting for room: the
+ * spool may pass spool_max_size by it. For the agent's own few records
+ * (evidence_gap and the like), which must not wait behind the records
+ * they are about. AX_ERR_IO: the disk refused. */
+ax_err ax_spool_write_own(struct ax_spool *sp, const struct ax_record *r) AX_WARN_UNUSED;
+/* Run by the writer about five times a second while it waits for room
+ * (append, flush), without the spool's lock: it may write_own. */
+typedef void (*ax_spool_waiter)(void *arg);
+void ax_spool_set_waiter(struct ax_spool *sp, ax_spool_waiter waiter, void *arg);
 /* Makes everything written durable (fdatasync, when conf.fsync). */
 ax_err ax_spool_sync(struct ax_spool *sp) AX_WARN_UNUSED;
 /* The same, done by a thread of the spool's own: returns at once, and the

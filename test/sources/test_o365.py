@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -339,6 +340,37 @@ def backfill_and_horizon(annexa, root, tmp):
         windows = [e for e in emu.log("subscriptions/content") if e["status"] != 200]
         check(not windows, "no window was refused: %s" % windows[:2])
     finally:
+        emu.stop()
+
+
+def horizon_while_full(annexa, root, tmp):
+    """spool_full = pause: an output that never answers fills the spool and the source waits;
+    the 7-day horizon coming near meanwhile is said by an evidence_gap record at once, not once
+    there is room again."""
+    margin = 45  # seconds until the checkpoint's lag passes horizon - 24 h
+    emu = Emulator(root, days=7, records_per_hour=600, blob_interval=600, content_types="Audit.Exchange")
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    try:
+        conf = agent_conf(tmp, source_conf(emu, backfill="%ds" % (6 * DAY - margin), list_overlap="0s"))
+        conf = conf.replace("shutdown_timeout = 10s\n", "shutdown_timeout = 10s\nspool_max_size = 1MiB\n"
+                            "spool_full = pause\n")
+        conf += ('\n[output "down"]\ntype = splunk_hec\nurl = http://127.0.0.1:%d\ntoken = t\n'
+                 % port.getsockname()[1])
+        agent = Agent(annexa, tmp, conf)
+        check(wait_for(lambda: "full (" in agent.stderr(), margin - 15, 0.2),
+              "the spool fills while the HEC output is down: %s" % agent.stderr()[-800:])
+        check(not [g for g in gaps(tmp) if g["reason"] == "horizon_near"],
+              "the horizon is not near yet when the spool is full")
+        near = wait_for(lambda: [g for g in gaps(tmp) if g["reason"] == "horizon_near"], margin + 30, 0.5)
+        check(near, "a horizon_near gap record reaches the file output while the spool is full: %s"
+              % agent.stderr()[-800:])
+        check("room again" not in agent.stderr(), "the spool was still full")
+        check(near and near[0]["tenant"] == TENANT and near[0]["content_type"] == "Audit.Exchange",
+              "the record names the tenant and content type: %s" % near[:1])
+        finish_agent(agent, "horizon_while_full")
+    finally:
+        port.close()
         emu.stop()
 
 
@@ -821,6 +853,7 @@ SCENARIOS = {
     "tokens": tokens,
     "restart": restart,
     "backfill_and_horizon": backfill_and_horizon,
+    "horizon_while_full": horizon_while_full,
     "certificate": certificate,
     "operator_errors": operator_errors,
     "subscription_disabled": subscription_disabled,

@@ -264,6 +264,21 @@ static void test_bit_flip(void **state)
 	done(f);
 }
 
+/* Appends records until the spool is full and the wait for room is
+ * stopped; returns how many it took. */
+static int fill(struct fixture *f)
+{
+	int i = 0;
+	ax_err err = AX_OK;
+	for (; i < 100000 && !err; i++) {
+		struct rec_text t;
+		struct ax_record r = make(&t, i);
+		err = ax_spool_append(f->sp, &r, &f->stop);
+	}
+	assert_int_equal(err, AX_ERR_AGAIN);
+	return i - 1;
+}
+
 /* Segments go once every output is past them; a full spool refuses
  * (pause) until an output commits. */
 static void test_full_pauses(void **state)
@@ -273,15 +288,7 @@ static void test_full_pauses(void **state)
 	f->conf.noutputs = 1;
 	open_spool(f);
 	atomic_store(&f->stop, 1); /* do not wait for room: say so */
-	int i = 0;
-	ax_err err = AX_OK;
-	for (; i < 100000 && !err; i++) {
-		struct rec_text t;
-		struct ax_record r = make(&t, i);
-		err = ax_spool_append(f->sp, &r, &f->stop);
-	}
-	assert_int_equal(err, AX_ERR_AGAIN);
-	int written = i - 1;
+	int written = fill(f);
 	struct ax_spool_stats st;
 	ax_spool_get_stats(f->sp, &st);
 	assert_true(st.bytes <= (2 << 20));
@@ -292,6 +299,52 @@ static void test_full_pauses(void **state)
 	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
 	ax_spool_get_stats(f->sp, &st);
 	assert_int_equal(st.segments, 1); /* only the one being written stays */
+	atomic_store(&f->stop, 0);
+	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+	assert_int_equal(read_all(a, got), written);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* While the writer waits for room, the waiter runs: an own record goes in
+ * at once, and the waiting frame after it. */
+struct own_waiter {
+	struct fixture *f;
+	int calls;
+	ax_err written;
+};
+
+static void write_own_then_stop(void *arg)
+{
+	struct own_waiter *w = arg;
+	if (w->calls++ == 0) {
+		struct rec_text t;
+		struct ax_record r = make(&t, 999999);
+		w->written = ax_spool_write_own(w->f->sp, &r);
+	}
+	atomic_store(&w->f->stop, 1);
+}
+
+static void test_full_own_records(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(2 << 20, 0);
+	f->conf.noutputs = 1;
+	unit_quiet_logs();
+	open_spool(f);
+	struct own_waiter w = { .f = f, .written = AX_ERR_IO };
+	ax_spool_set_waiter(f->sp, write_own_then_stop, &w);
+	int written = fill(f);
+	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.written, AX_OK);
+	struct ax_spool_reader *a = reader(f, "a");
+	const struct ax_record *r;
+	int got = 0;
+	while ((r = ax_spool_next(a)) && strcmp(r->id, "id-999999") != 0)
+		check(r, got++);
+	check(r, 999999); /* after what was written, before the frame still waiting */
+	assert_null(ax_spool_next(a));
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
 	atomic_store(&f->stop, 0);
 	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
 	assert_int_equal(read_all(a, got), written);
@@ -496,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_bit_flip),
 		cmocka_unit_test(test_full_pauses),
+		cmocka_unit_test(test_full_own_records),
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_cursors),
 		cmocka_unit_test(test_cursors_file),
