@@ -1,23 +1,21 @@
 /* annexa map: stdin JSON lines → stdout enriched JSON lines, no network. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
 #include "cli.h"
 #include "config.h"
 #include "deadletter.h"
 #include "enrich.h"
 #include "lines.h"
 #include "log.h"
-#include "outputs/output.h"
 #include "rules.h"
 #include "version.h"
 
-#define BATCH_RECORDS 512
-#define BATCH_BYTES (4u << 20)
+#define WRITE_BYTES (1u << 20) /* output gathered before a write */
 
 struct map_run {
 	struct ax_agent_conf agent;
@@ -26,9 +24,7 @@ struct map_run {
 	struct ax_rules *rules;
 	struct ax_processor proc;
 	struct ax_deadletter dl;
-	struct ax_batch_builder batch;
-	struct ax_output *out;
-	void *out_conf;
+	struct ax_buf out; /* enriched lines not yet written */
 	struct ax_line_reader lines;
 	struct ax_origin origin;
 	struct ax_buf stream; /* map's own stream (chain.h): numbered from 1 at each run */
@@ -98,16 +94,6 @@ static int parse_args(struct map_run *m, int argc, char **argv)
 	return AX_EXIT_OK;
 }
 
-static int open_output(struct map_run *m)
-{
-	const struct ax_output_ops *ops = ax_output_find("file");
-	ax_err err = AX_ERR_NOMEM;
-	m->out_conf = calloc(1, ops->conf.conf_size);
-	if (m->out_conf && !ax_options_defaults(ops->conf.tables, m->out_conf))
-		m->out = ax_output_create(ops, "stdout", m->out_conf, &err);
-	return m->out ? AX_EXIT_OK : AX_EXIT_FAILURE;
-}
-
 static int setup(struct map_run *m)
 {
 	struct ax_diag diag;
@@ -121,26 +107,29 @@ static int setup(struct map_run *m)
 	    ax_deadletter_open(&m->dl, m->dead_letter) ||
 	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
 		return AX_EXIT_FAILURE;
-	ax_batch_builder_init(&m->batch, BATCH_BYTES + m->agent.max_record_size + (64u << 10));
+	ax_buf_init(&m->out, WRITE_BYTES + m->agent.max_record_size + 1);
 	m->origin = (struct ax_origin){
 		.source = "stdin", .type = "map", .host = ax_host_name(m->agent.host), .version = AX_VERSION,
 	};
 	ax_buf_init(&m->stream, 4096);
-	if (ax_chain_stream_name(&m->origin, &m->stream))
-		return AX_EXIT_FAILURE;
-	return open_output(m);
+	return ax_chain_stream_name(&m->origin, &m->stream) ? AX_EXIT_FAILURE : AX_EXIT_OK;
 }
 
-static int send_batch(struct map_run *m)
+/* Writes what was gathered, however the kernel cuts the writes (a pipe takes what fits). */
+static int write_out(struct map_run *m)
 {
-	if (m->batch.count == 0)
-		return AX_EXIT_OK;
-	struct ax_batch batch;
-	struct ax_output_result result = { .rejected = NULL };
-	ax_batch_builder_seal(&m->batch, &batch);
-	ax_output_send(m->out, &batch, &result);
-	ax_batch_builder_clear(&m->batch);
-	return result.status == AX_OUT_OK ? AX_EXIT_OK : AX_EXIT_FAILURE;
+	for (size_t done = 0; done < m->out.len;) {
+		ssize_t w = write(STDOUT_FILENO, m->out.data + done, m->out.len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ax_error("map", "cannot write to standard output: %s", strerror(w < 0 ? errno : EIO));
+			return AX_EXIT_FAILURE;
+		}
+		done += (size_t)w;
+	}
+	ax_buf_clear(&m->out);
+	return AX_EXIT_OK;
 }
 
 static int dead_letter(struct map_run *m, const struct ax_line *line, const char *reason)
@@ -164,11 +153,9 @@ static int handle_line(struct map_run *m, const struct ax_line *line)
 		return dead_letter(m, line, m->proc.reason);
 	m->link = seal.next;
 	m->enriched++;
-	if (ax_batch_builder_add(&m->batch, &m->proc.record))
+	if (ax_buf_add(&m->out, m->proc.record.json, m->proc.record.len) || ax_buf_addc(&m->out, '\n'))
 		return AX_EXIT_FAILURE;
-	if (m->batch.count >= BATCH_RECORDS || ax_batch_builder_bytes(&m->batch) >= BATCH_BYTES)
-		return send_batch(m);
-	return AX_EXIT_OK;
+	return m->out.len >= WRITE_BYTES ? write_out(m) : AX_EXIT_OK;
 }
 
 static int run(struct map_run *m)
@@ -183,17 +170,13 @@ static int run(struct map_run *m)
 		rc = AX_EXIT_FAILURE;
 	}
 	if (rc == AX_EXIT_OK)
-		rc = send_batch(m);
+		rc = write_out(m);
 	return rc;
 }
 
 static void cleanup(struct map_run *m)
 {
-	ax_output_destroy(m->out);
-	if (m->out_conf)
-		ax_options_free(ax_output_find("file")->conf.tables, m->out_conf);
-	free(m->out_conf);
-	ax_batch_builder_finish(&m->batch);
+	ax_buf_finish(&m->out);
 	ax_lines_finish(&m->lines);
 	ax_deadletter_close(&m->dl);
 	ax_processor_finish(&m->proc);

@@ -35,6 +35,11 @@ def test_basics(annexa, root):
     check(rc == 2 and "usage" in err, "check-config without -c exits 2 with usage")
     rc, _, err = run(annexa, "map", "--rules", "/nonexistent/rules.json")
     check(rc == 2 and "/nonexistent/rules.json" in err, "a missing rule file is a clear error, exit 2")
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([annexa, "map"], input=b'{"Id":"1","Operation":"Send"}\n' * 3, stdout=full,
+                           stderr=subprocess.PIPE, timeout=60)
+    check(p.returncode == 1 and b"cannot write to standard output: No space left on device" in p.stderr,
+          "map: an output that refuses writes is a clear error, exit 1: %r" % p.stderr)
 
 
 def test_controls(annexa, root):
