@@ -133,9 +133,9 @@ static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
 	return true;
 }
 
-/* Reads and checks the frame at off (segment-relative) below limit; the
- * stored payload lands in stored. */
-static bool read_frame(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, struct ax_spool_frame *f,
+/* Reads the frame at off (segment-relative) below limit, and checks it
+ * when crc; the stored payload lands in stored. */
+static bool read_frame(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, bool crc, struct ax_spool_frame *f,
 		       uint8_t header[AX_SPOOL_FRAME_HEADER], struct ax_buf *stored)
 {
 	if (limit - off < AX_SPOOL_FRAME_HEADER || !pread_all(fd, header, AX_SPOOL_FRAME_HEADER, off) ||
@@ -147,11 +147,11 @@ static bool read_frame(int fd, uint64_t off, uint64_t limit, uint32_t max_frame,
 	    !pread_all(fd, stored->data, f->stored_len, off + AX_SPOOL_FRAME_HEADER))
 		return false;
 	stored->len = f->stored_len;
-	return ax_spool_frame_check(header, stored->data);
+	return !crc || ax_spool_frame_check(header, stored->data);
 }
 
 /* The offset of the first valid frame after off, or limit. */
-static uint64_t resync(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, struct ax_buf *stored)
+static uint64_t resync(int fd, uint64_t off, uint64_t limit, uint32_t max_frame, bool crc, struct ax_buf *stored)
 {
 	static const uint32_t magic = AX_SPOOL_MAGIC;
 	char *chunk = malloc(SCAN_CHUNK);
@@ -168,7 +168,7 @@ static uint64_t resync(int fd, uint64_t off, uint64_t limit, uint32_t max_frame,
 		uint64_t cand = at + (uint64_t)(hit - chunk);
 		struct ax_spool_frame f;
 		uint8_t header[AX_SPOOL_FRAME_HEADER];
-		if (read_frame(fd, cand, limit, max_frame, &f, header, stored)) {
+		if (read_frame(fd, cand, limit, max_frame, crc, &f, header, stored)) {
 			free(chunk);
 			return cand;
 		}
@@ -203,12 +203,12 @@ static ax_err repair_segment(struct ax_spool *sp, struct segment *s, struct ax_b
 	while (off < s->size) {
 		struct ax_spool_frame f;
 		uint8_t header[AX_SPOOL_FRAME_HEADER];
-		if (read_frame(s->fd, off, s->size, sp->max_frame, &f, header, stored)) {
+		if (read_frame(s->fd, off, s->size, sp->max_frame, true, &f, header, stored)) {
 			off += AX_SPOOL_FRAME_HEADER + f.stored_len;
 			valid_end = off;
 			continue;
 		}
-		uint64_t next = resync(s->fd, off, s->size, sp->max_frame, stored);
+		uint64_t next = resync(s->fd, off, s->size, sp->max_frame, true, stored);
 		if (next < s->size)
 			skipped += next - off;
 		off = next;
@@ -702,7 +702,7 @@ static ax_err seal_frame(struct ax_spool *sp, const void **stored, struct ax_spo
 static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f)
 {
 	uint8_t header[AX_SPOOL_FRAME_HEADER];
-	ax_spool_frame_header(header, stored, f);
+	ax_spool_frame_header(header, stored, f, sp->dir != NULL);
 	pthread_mutex_lock(&sp->lock);
 	struct segment tail = sp->segs[sp->nsegs - 1];
 	pthread_mutex_unlock(&sp->lock);
@@ -1107,7 +1107,7 @@ static bool inflate_frame(struct ax_spool_reader *rd, const struct ax_spool_fram
 static void skip_corrupt(struct ax_spool_reader *rd, uint64_t base, uint64_t limit)
 {
 	uint64_t from = rd->pos.frame - base;
-	uint64_t next = resync(rd->fd, from, limit, rd->sp->max_frame, &rd->stored);
+	uint64_t next = resync(rd->fd, from, limit, rd->sp->max_frame, rd->sp->dir != NULL, &rd->stored);
 	ax_error(LOG_NAME, "segment %016" PRIx64 ": corrupt frame at byte %" PRIu64 "; %" PRIu64
 		 " bytes skipped (the records in them are lost)", base, from, next - from);
 	pthread_mutex_lock(&rd->sp->lock);
@@ -1135,7 +1135,7 @@ static bool load_frame(struct ax_spool_reader *rd)
 		struct ax_spool_frame f;
 		uint8_t header[AX_SPOOL_FRAME_HEADER];
 		uint64_t off = rd->pos.frame - base;
-		if (!read_frame(rd->fd, off, limit, rd->sp->max_frame, &f, header, &rd->stored) ||
+		if (!read_frame(rd->fd, off, limit, rd->sp->max_frame, rd->sp->dir != NULL, &f, header, &rd->stored) ||
 		    (f.compressed && !inflate_frame(rd, &f))) {
 			skip_corrupt(rd, base, limit);
 			continue;

@@ -132,12 +132,12 @@ static uint32_t frame_crc(const uint8_t *header, const void *stored, uint32_t st
 }
 
 void ax_spool_frame_header(uint8_t header[AX_SPOOL_FRAME_HEADER], const void *stored,
-			   const struct ax_spool_frame *f)
+			   const struct ax_spool_frame *f, bool crc)
 {
 	uint32_t words[5] = { AX_SPOOL_MAGIC, f->stored_len, f->raw_len | (f->compressed ? AX_SPOOL_COMPRESSED : 0),
 			      f->nrecords, 0 };
 	memcpy(header, words, sizeof(words));
-	words[4] = frame_crc(header, stored, f->stored_len);
+	words[4] = crc ? frame_crc(header, stored, f->stored_len) : 0;
 	memcpy(header + 16, &words[4], 4);
 }
 

@@ -4,7 +4,8 @@
  *   magic "AXS1" | stored length | raw length (bit 31: zlib-compressed) |
  *   record count | CRC-32
  * The CRC covers the lengths, the count and the stored payload, so a torn
- * write, a flipped bit or stray bytes all fail it. The raw payload is a run of
+ * write, a flipped bit or stray bytes all fail it. A spool in memory writes
+ * 0 there and never checks it: its frames cannot tear nor outlive the process. The raw payload is a run of
  * records, each a 32-bit length and a body:
  *   json length (32 bits) | json | NUL | id, creation time, workload,
  *   operation, user, client IP, category, rule, source, content type,
@@ -44,9 +45,10 @@ ax_err ax_spool_encode_record(struct ax_buf *payload, const struct ax_record *r)
 ax_err ax_spool_decode_record(const char *payload, size_t len, size_t *pos, struct ax_record *r,
 			      const char **controls) AX_WARN_UNUSED;
 
-/* Writes the header of frame f, whose stored payload is given. */
+/* Writes the header of frame f, whose stored payload is given; with crc
+ * false its CRC field is 0. */
 void ax_spool_frame_header(uint8_t header[AX_SPOOL_FRAME_HEADER], const void *stored,
-			   const struct ax_spool_frame *f);
+			   const struct ax_spool_frame *f, bool crc);
 
 /* Reads a header; false when it is not one (wrong magic, absurd lengths). */
 bool ax_spool_frame_parse(const uint8_t header[AX_SPOOL_FRAME_HEADER], uint32_t max_len,
