@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "sources/api_errors.h"
 #include "sources/backoff.h"
+#include "sources/pace.h"
 
 #define WAIT_SLICE_MS 100
 #define TRANSIENT_BASE_MS 500
@@ -27,6 +28,8 @@ struct ax_api {
 	size_t in_flight;
 	struct ax_backoff transient, throttle, token_backoff;
 	int64_t paused_until; /* monotonic ms: throttled, or no token */
+	struct ax_pace *pace; /* NULL: unpaced */
+	int64_t paced_until;  /* monotonic ms: the pace lets the next request start then */
 	int64_t skew;         /* server clock - ours, seconds */
 	uint64_t throttled, retried;
 };
@@ -50,13 +53,16 @@ struct ax_api *ax_api_create(const struct ax_api_conf *conf, char *why, size_t l
 	api->token = ax_token_client_create(&api->conf.token, why, len);
 	api->token_http = ax_http_create(&token_opts);
 	api->multi = curl_multi_init();
+	if (conf->pace_key)
+		api->pace = ax_pace_get(conf->pace_key, conf->requests_per_minute);
 	api->idle = calloc(api->conf.parallel, sizeof(*api->idle));
 	for (size_t i = 0; api->idle && i < api->conf.parallel; i++)
 		if ((api->idle[api->nidle] = curl_easy_init()))
 			api->nidle++;
 	if (api->token)
 		ax_metrics_stream_credential(conf->metrics, ax_token_certificate_expiry(api->token));
-	if (!api->token || !api->token_http || !api->multi || api->nidle != api->conf.parallel) {
+	if (!api->token || !api->token_http || !api->multi || api->nidle != api->conf.parallel ||
+	    (conf->pace_key && !api->pace)) {
 		if (api->token)
 			snprintf(why, len, "out of memory");
 		ax_api_destroy(api);
@@ -79,6 +85,7 @@ void ax_api_destroy(struct ax_api *api)
 		curl_multi_cleanup(api->multi);
 	ax_http_destroy(api->token_http);
 	ax_token_client_destroy(api->token);
+	ax_pace_put(api->pace);
 	free(api);
 }
 
@@ -288,15 +295,23 @@ static void release(struct ax_api *api, struct ax_api_req *r)
 	r->headers = NULL;
 }
 
+/* True when the quota's pace lets a request start now (it is counted). */
+static bool paced(struct ax_api *api, int64_t now)
+{
+	int64_t wait = api->pace ? ax_pace_take(api->pace, now) : 0;
+	api->paced_until = now + wait;
+	return wait == 0;
+}
+
 static void start_ready(struct ax_api *api, struct ax_api_req **reqs, size_t n)
 {
 	int64_t now = ax_now_ms();
-	for (size_t i = 0; i < n && api->nidle && now >= api->paused_until; i++) {
+	for (size_t i = 0; i < n && api->nidle && now >= api->paused_until && now >= api->paced_until; i++) {
 		struct ax_api_req *r = reqs[i];
 		if (r->final || r->easy || r->not_before > now)
 			continue;
 		const char *bearer = token_header(api, reqs, n);
-		if (!bearer)
+		if (!bearer || !paced(api, now))
 			return;
 		if (!start(api, r, bearer)) {
 			snprintf(r->why, sizeof(r->why), "out of memory");

@@ -9,7 +9,8 @@
  *   AF50000.., 5xx, 408,     exponential backoff with jitter, as long as it
  *   network failures         takes (until the agent stops)
  * What retrying cannot fix (credentials, tenant, permission, content type)
- * ends as AX_API_FATAL, at once. Waits never pass 100 ms without looking at
+ * ends as AX_API_FATAL, at once. Requests start no faster than the quota
+ * pool's pace (pace.h) allows. Waits never pass 100 ms without looking at
  * the stop flag. Nothing here logs a request header: they carry the token. */
 #ifndef AX_AGENT_SOURCES_API_H
 #define AX_AGENT_SOURCES_API_H
@@ -44,6 +45,8 @@ struct ax_api_conf {
 	const char *const *headers;  /* extra request headers, NULL-terminated; may be NULL */
 	const atomic_int *stop;
 	unsigned parallel;           /* requests at once, at least 1 */
+	const char *pace_key;        /* the quota pool the requests count against (pace.h); NULL: unpaced */
+	unsigned requests_per_minute; /* of that pool, for every stream drawing on it */
 	struct ax_metrics_stream *metrics; /* counts the throttled requests; may be NULL */
 };
 

@@ -68,7 +68,8 @@ struct graph_stream *graph_stream_create(const char *source, const struct ax_ms_
 			    env->queue, env->stop, settle, g);
 	if (!*err)
 		*err = open_state(g);
-	if (!*err && !(g->api = ax_ms_api(conf, ends, AX_API_GRAPH, g->name, env->stop, 1, graph_headers, g->metrics)))
+	if (!*err && !(g->api = ax_ms_api(conf, ends, AX_API_GRAPH, list->type, g->name, env->stop, 1, graph_headers,
+					  g->metrics)))
 		*err = AX_ERR_CONFIG;
 	if (*err) {
 		graph_stream_destroy(g);

@@ -8,10 +8,12 @@
 #include "sources/window.h"
 
 struct ax_api *ax_ms_api(const struct ax_ms_source_conf *c, const struct ax_endpoints *e, enum ax_api_family family,
-			 const char *name, const atomic_int *stop, unsigned parallel, const char *const *headers,
-			 struct ax_metrics_stream *metrics)
+			 const char *type, const char *name, const atomic_int *stop, unsigned parallel,
+			 const char *const *headers, struct ax_metrics_stream *metrics)
 {
-	char why[512];
+	char why[512], pool[512];
+	snprintf(pool, sizeof(pool), "%s/%s%s%s", type, c->tenant_id, family == AX_API_GRAPH ? "/" : "",
+		 family == AX_API_GRAPH ? c->client_id : "");
 	struct ax_api_conf ac = {
 		.name = name,
 		.family = family,
@@ -24,6 +26,8 @@ struct ax_api *ax_ms_api(const struct ax_ms_source_conf *c, const struct ax_endp
 		.headers = headers,
 		.stop = stop,
 		.parallel = parallel,
+		.pace_key = pool,
+		.requests_per_minute = (unsigned)c->requests_per_minute,
 		.metrics = metrics,
 	};
 	struct ax_api *api = ax_api_create(&ac, why, sizeof(why));

@@ -12,9 +12,10 @@
 #include "sources/source.h"
 
 /* The engine of a stream (a token for the family's scope, the source's HTTP
- * settings); NULL after logging why. */
+ * settings, paced by the quota pool of its source type: per tenant for the
+ * Management API, per app and tenant for Graph); NULL after logging why. */
 struct ax_api *ax_ms_api(const struct ax_ms_source_conf *c, const struct ax_endpoints *e, enum ax_api_family family,
-			 const char *name, const atomic_int *stop, unsigned parallel, const char *const *headers,
+			 const char *type, const char *name, const atomic_int *stop, unsigned parallel, const char *const *headers,
 			 struct ax_metrics_stream *metrics);
 /* state_dir/sources/SOURCE/TENANT/FILE.SUFFIX, the directories made; NULL
  * after logging why. */

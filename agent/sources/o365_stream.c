@@ -65,7 +65,7 @@ struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_so
 			    env->queue, env->stop, o365_window_settle, s);
 	if (!*err)
 		*err = open_state(s);
-	if (!*err && !(s->api = ax_ms_api(conf, ends, AX_API_MANAGEMENT, s->name, env->stop,
+	if (!*err && !(s->api = ax_ms_api(conf, ends, AX_API_MANAGEMENT, "o365", s->name, env->stop,
 					   (unsigned)conf->parallel_fetches, NULL, s->metrics)))
 		*err = AX_ERR_CONFIG;
 	if (*err) {

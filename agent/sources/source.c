@@ -62,6 +62,9 @@ static const struct ax_option o365_options[] = {
 	  "Each content listing starts this long before the checkpoint, to find blobs listed late; blobs already read are skipped." },
 	{ "parallel_fetches", AX_OPT_INT, "4", 0, MS(parallel_fetches), 1, 32, NULL,
 	  "Blobs of one content type fetched at the same time." },
+	{ "requests_per_minute", AX_OPT_INT, "1500", 0, MS(requests_per_minute), 1, 60000, NULL,
+	  "Management API requests a minute for the tenant, spread evenly over its content types; Microsoft allows "
+	  "about 2,000 per tenant, shared with every other tool reading it." },
 	AX_OPTIONS_END,
 };
 
@@ -73,9 +76,18 @@ static const struct ax_option graph_options[] = {
 	AX_OPTIONS_END,
 };
 
+static const struct ax_option graph_alerts_options[] = {
+	{ "requests_per_minute", AX_OPT_INT, "120", 0, MS(requests_per_minute), 1, 6000, NULL,
+	  "Graph security API requests a minute for the app and tenant; Microsoft allows 150." },
+	AX_OPTIONS_END,
+};
+
 static const struct ax_option graph_audit_options[] = {
 	{ "logs", AX_OPT_LIST, "directoryAudits, signIns", 0, MS(logs), 0, 0, graph_audit_logs,
 	  "Graph audit logs to pull." },
+	{ "requests_per_minute", AX_OPT_INT, "24", 0, MS(requests_per_minute), 1, 6000, NULL,
+	  "Graph audit log requests a minute for the app and tenant, spread evenly over its logs; Microsoft allows 5 "
+	  "every 10 s." },
 	AX_OPTIONS_END,
 };
 
@@ -108,7 +120,8 @@ static void validate_ms(const void *conf, const char *file, int line, struct ax_
 }
 
 static const struct ax_option *const o365_tables[] = { ms_common_options, o365_options, NULL };
-static const struct ax_option *const graph_alerts_tables[] = { ms_common_options, graph_options, NULL };
+static const struct ax_option *const graph_alerts_tables[] = { ms_common_options, graph_options,
+								 graph_alerts_options, NULL };
 static const struct ax_option *const graph_audit_tables[] = { ms_common_options, graph_options, graph_audit_options,
 								NULL };
 static const struct ax_option *const file_tables[] = { file_options, NULL };

@@ -42,6 +42,7 @@ struct ax_ms_source_conf {
 	int64_t list_overlap;
 	int64_t parallel_fetches;  /* o365 */
 	int64_t page_size;         /* Graph */
+	int64_t requests_per_minute; /* the quota pool's pace (pace.h) */
 };
 
 struct ax_file_source_conf {

@@ -45,6 +45,8 @@ api_url = {url}
 content_types = {types}
 backfill = 24h
 poll_interval = 2s
+# the emulator on 127.0.0.1 shares its quota with no other tool
+requests_per_minute = 60000
 
 [output "soc"]
 type = file

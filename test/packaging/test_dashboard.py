@@ -70,6 +70,7 @@ api_url = {url}
 content_types = Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All
 poll_interval = 1s
 backfill = 12h
+requests_per_minute = 60000
 
 [source "corpus"]
 type = file

@@ -169,6 +169,28 @@ def throttling(annexa, root, tmp):
         emu.stop()
 
 
+def paced(annexa, root, tmp):
+    """requests_per_minute spreads a tenant's Management API requests evenly over its content
+    types: a quota that allows no burst (10) is never exceeded, nothing is throttled."""
+    emu = Emulator(root, days=0.25, records_per_hour=300, content_types=TWO, throttle_rpm=700, throttle_burst=10,
+                   clock_offset=-1800)
+    try:
+        conf = source_conf(emu, content_types="Audit.Exchange, Audit.SharePoint", backfill="6h",
+                           requests_per_minute=600)
+        agent = Agent(annexa, tmp, agent_conf(tmp, conf))
+        expect_exactly_once(emu, tmp, TWO.split(","), 90, "paced")
+        finish_agent(agent, "paced")
+        log = [e for e in emu.log() if e.get("family") == "management"]
+        throttled = [e for e in log if e.get("code") == "AF429"]
+        check(not throttled, "paced: nothing throttled (%d of %d requests)" % (len(throttled), len(log)))
+        times = sorted(e["t"] for e in log)
+        busiest = max(sum(1 for t in times if start <= t < start + 10) for start in times) if times else 0
+        check(len(log) > 100 and busiest <= 101,
+              "paced: at most 100 requests in any 10 s (600 a minute): %d of %d" % (busiest, len(log)))
+    finally:
+        emu.stop()
+
+
 def server_errors(annexa, root, tmp):
     """5xx/408 storms, connection resets, malformed bodies, a 50,000-record blob."""
     emu = Emulator(root, days=0.25, records_per_hour=400, content_types="Audit.General", error_rate=0.2,
@@ -848,6 +870,7 @@ def soak(annexa, root, tmp):
 SCENARIOS = {
     "delivery": delivery,
     "throttling": throttling,
+    "paced": paced,
     "server_errors": server_errors,
     "expired_blobs": expired_blobs,
     "tokens": tokens,
