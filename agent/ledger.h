@@ -68,6 +68,7 @@ struct ax_ledger_stream {
 	int64_t newest_event;  /* the latest event time seen, epoch s */
 	struct ax_watch_mark silence;
 	struct ax_watch_mark horizon; /* its checkpoint near the API's 7-day horizon */
+	int64_t cursor_seen, cursor_moved; /* the checkpoint the watch last saw, since when (epoch s); not kept */
 	struct ax_ledger_row *recent[AX_LEDGER_RECENT];
 	uint32_t hash;
 };

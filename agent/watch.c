@@ -296,7 +296,14 @@ static void watch_horizon(struct stream_look *x, struct ax_ledger_stream *s, con
 {
 	struct ax_watch_mark *m = &s->horizon;
 	int64_t lag = st->server_now_s - st->cursor_s;
-	bool near = st->horizon_s && st->cursor_s && lag > st->horizon_s - AX_HORIZON_WARN_S;
+	if (st->cursor_s != s->cursor_seen) {
+		s->cursor_seen = st->cursor_s;
+		s->cursor_moved = x->now;
+	}
+	/* A backfill that starts days back moves through its first windows in
+	 * moments: only a checkpoint that stands still near the horizon is raised. */
+	bool stalled = m->raised || x->now - s->cursor_moved >= AX_WATCH_STALLED_S;
+	bool near = st->horizon_s && st->cursor_s && lag > st->horizon_s - AX_HORIZON_WARN_S && stalled;
 	if (near == (m->raised != 0))
 		return;
 	char detail[600], lagged[32], end[21];

@@ -36,6 +36,7 @@
 
 #define AX_WATCH_DEFAULT_S (24 * 3600)         /* API sources without silence.source */
 #define AX_WATCH_CREDENTIAL_S (30 * 24 * 3600) /* a certificate this close to its end is raised */
+#define AX_WATCH_STALLED_S 60 /* a checkpoint near the horizon is raised once it stood still this long */
 
 /* A record the watch makes: its JSON and where it belongs. */
 typedef void (*ax_watch_add_fn)(void *arg, const struct ax_buf *json, const char *type, const char *source,

@@ -384,7 +384,8 @@ def horizon_while_full(annexa, root, tmp):
               "the spool fills while the HEC output is down: %s" % agent.stderr()[-800:])
         check(not [g for g in gaps(tmp) if g["reason"] == "horizon_near"],
               "the horizon is not near yet when the spool is full")
-        near = wait_for(lambda: [g for g in gaps(tmp) if g["reason"] == "horizon_near"], margin + 30, 0.5)
+        # raised once the checkpoint stood still near the horizon for a minute
+        near = wait_for(lambda: [g for g in gaps(tmp) if g["reason"] == "horizon_near"], margin + 90, 0.5)
         check(near, "a horizon_near gap record reaches the file output while the spool is full: %s"
               % agent.stderr()[-800:])
         check("room again" not in agent.stderr(), "the spool was still full")
