@@ -144,6 +144,15 @@ static void retry_later(struct ax_api *api, struct ax_api_req *r, int64_t delay_
 	ax_warn(api->conf.name, "%s (%s): again in %lld ms", kind, r->why, (long long)delay_ms);
 }
 
+/* A failure that a retry may cure, unless the request must not be sent twice. */
+static void failed_for_now(struct ax_api *api, struct ax_api_req *r, int64_t delay_ms, const char *kind)
+{
+	if (r->once)
+		finish_req(r, AX_API_FAILED);
+	else
+		retry_later(api, r, delay_ms, kind);
+}
+
 static void throttled(struct ax_api *api, struct ax_api_req *r)
 {
 	int64_t wait = r->resp.retry_after_ms >= 0 ? r->resp.retry_after_ms : ax_backoff_next(&api->throttle);
@@ -212,7 +221,7 @@ static void judge_answer(struct ax_api *api, struct ax_api_req *r)
 		throttled(api, r);
 	} else if (cls == AX_CLASS_TRANSIENT) {
 		int64_t wait = r->resp.retry_after_ms >= 0 ? r->resp.retry_after_ms : ax_backoff_next(&api->transient);
-		retry_later(api, r, wait, "server error");
+		failed_for_now(api, r, wait, "server error");
 	} else {
 		finish_req(r, final_of[cls]);
 	}
@@ -227,7 +236,7 @@ static void judge(struct ax_api *api, struct ax_api_req *r, CURLcode rc)
 		finish_req(r, AX_API_FAILED);
 	} else if (err) {
 		snprintf(r->why, sizeof(r->why), "%s", r->resp.error[0] ? r->resp.error : ax_strerror(err));
-		retry_later(api, r, ax_backoff_next(&api->transient), "request failed");
+		failed_for_now(api, r, ax_backoff_next(&api->transient), "request failed");
 	} else {
 		judge_answer(api, r);
 	}

@@ -53,6 +53,8 @@ struct ax_api_conf {
 struct ax_api_req {
 	char *url;          /* owned (freed by finish) */
 	const char *body;   /* NULL: GET; else POST as application/json */
+	bool once;          /* its effect may have happened when the answer was lost: a network
+			     * failure or 5xx ends it (AX_API_FAILED), the caller looks first */
 	void *user;
 	enum ax_api_result result;
 	struct ax_http_response resp;

@@ -190,6 +190,7 @@ static enum o365_outcome start(struct o365_stream *s)
 	}
 	struct ax_api_req r;
 	ax_api_req_init(&r, SUB_ANSWER_MAX);
+	r.once = true; /* a start whose answer was lost may have started it: list again first */
 	enum o365_outcome out = request(s, "subscriptions/start", "{}", &r);
 	ax_api_req_finish(&r);
 	if (out == O365_DONE) {

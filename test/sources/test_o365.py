@@ -90,11 +90,14 @@ def finish_agent(agent, what):
 
 
 def delivery(annexa, root, tmp):
-    """Paging, every kind of repeat, out-of-order and late blobs, bad elements."""
+    """Paging, every kind of repeat, out-of-order and late blobs, bad elements; a start whose
+    answer is lost."""
     emu = Emulator(root, days=1, records_per_hour=300, content_types=TWO, page_size=7, dup_rate=0.03,
                    cross_dup_rate=0.03, dup_blob_rate=0.05, ooo_rate=0.1, late_rate=0.1, late_delay=60,
                    bad_record_rate=0.005, nextpage_header="NextPageUrl")
     try:
+        # a start whose answer is lost did start the subscription: listed again, not started twice
+        emu.faults({"match": "POST .*subscriptions/start", "action": "reset", "fraction": 0.5, "count": 1})
         agent = Agent(annexa, tmp, agent_conf(tmp, source_conf(emu, content_types="Audit.Exchange, Audit.SharePoint")))
         want = set()
         for ct in TWO.split(","):
