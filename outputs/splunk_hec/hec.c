@@ -135,7 +135,6 @@ static void hec_destroy(struct ax_output *out)
 	ax_buf_finish(&h->resp);
 	ax_hec_done_finish(&h->done);
 	free(h->todo);
-	free(h->keys);
 	free(h->pending);
 	free(h->ack_ids);
 	free(h->acked);

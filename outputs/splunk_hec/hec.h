@@ -182,7 +182,7 @@ enum ax_hec_verdict ax_hec_ack_wait(const struct ax_hec_ack_poll *p, const int64
 
 /* ---- hec.c, hec_send.c ---- */
 
-/* An event request waiting for its acknowledgement: todo[first..first+count). */
+/* An event request Splunk took: todo[first..first+count), and its ackId (ack = true). */
 struct ax_hec_pending {
 	int64_t ack_id;
 	size_t first, count;
@@ -201,10 +201,9 @@ struct ax_hec_output {
 	bool ack;
 	int64_t ack_timeout;    /* ms */
 	struct ax_hec_done done;
-	/* per send: records still to send (indexes into the batch), their
-	 * fingerprints, and the requests awaiting acknowledgement */
+	/* per send: records still to send (indexes into the batch), and the
+	 * requests delivered (with ack = true: awaiting acknowledgement) */
 	size_t *todo;
-	uint64_t *keys;
 	struct ax_hec_pending *pending;
 	int64_t *ack_ids;
 	bool *acked;

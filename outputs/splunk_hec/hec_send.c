@@ -45,8 +45,7 @@ static bool reserve(struct ax_hec_output *h, size_t count)
 {
 	if (count <= h->cap)
 		return true;
-	if (!resize(&h->todo, count, sizeof(*h->todo)) || !resize(&h->keys, count, sizeof(*h->keys)) ||
-	    !resize(&h->pending, count, sizeof(*h->pending)) ||
+	if (!resize(&h->todo, count, sizeof(*h->todo)) || !resize(&h->pending, count, sizeof(*h->pending)) ||
 	    !resize(&h->ack_ids, count, sizeof(*h->ack_ids)) || !resize(&h->acked, count, sizeof(*h->acked)))
 		return false;
 	h->cap = count;
@@ -58,10 +57,10 @@ static void plan(struct send *s)
 {
 	struct ax_hec_output *h = s->h;
 	size_t known = 0;
+	bool any = h->done.count > 0; /* the common case is none: no record need be hashed */
 	ax_hec_done_rewind(&h->done);
 	for (size_t i = 0; i < s->batch->count; i++) {
-		h->keys[i] = ax_hec_done_key(&s->batch->records[i]);
-		if (ax_hec_done_take(&h->done, h->keys[i]))
+		if (any && ax_hec_done_take(&h->done, ax_hec_done_key(&s->batch->records[i])))
 			known++;
 		else
 			h->todo[s->n++] = i;
@@ -85,18 +84,25 @@ static void stop(struct send *s, enum ax_hec_verdict v, const char *message, int
 static void mark_done(struct send *s, size_t first, size_t count)
 {
 	for (size_t i = first; i < first + count; i++)
-		if (ax_hec_done_add(&s->h->done, s->h->keys[s->h->todo[i]]))
-			return; /* out of memory: those records may be sent twice */
+		if (ax_hec_done_add(&s->h->done, ax_hec_done_key(&s->batch->records[s->h->todo[i]])))
+			return; /* out of memory: those records may be sent again */
 }
 
+/* Noted, not yet marked done: a batch delivered whole never needs its
+ * records in the set. A later reject moves only todo entries behind pos. */
 static void delivered(struct send *s, size_t pos, size_t taken, int64_t ack_id)
 {
+	s->h->pending[s->h->npending++] = (struct ax_hec_pending){ ack_id, pos, taken };
+}
+
+/* The batch goes again (retry, or without its refused records): what
+ * Splunk took (and, with ack = true, acknowledged) is done. */
+static void remember_done(struct send *s)
+{
 	struct ax_hec_output *h = s->h;
-	if (!h->ack) {
-		mark_done(s, pos, taken);
-		return;
-	}
-	h->pending[h->npending++] = (struct ax_hec_pending){ ack_id, pos, taken };
+	for (size_t i = 0; i < h->npending; i++)
+		if (!h->ack || h->acked[i])
+			mark_done(s, h->pending[i].first, h->pending[i].count);
 }
 
 /* Flags todo[pos..pos+count) and takes them out of todo. */
@@ -180,9 +186,6 @@ static void wait_acks(struct send *s)
 	struct ax_hec_ack_poll p = { h->http, h->ack_url, h->ack_headers, h->ack_timeout, &h->resp };
 	enum ax_hec_verdict v = ax_hec_ack_wait(&p, h->ack_ids, h->acked, h->npending, message,
 						sizeof(message));
-	for (size_t i = 0; i < h->npending; i++)
-		if (h->acked[i])
-			mark_done(s, h->pending[i].first, h->pending[i].count);
 	if (v == AX_HEC_FATAL || (v == AX_HEC_RETRY && s->stop == AX_HEC_DELIVERED))
 		stop(s, v, message, -1);
 }
@@ -203,6 +206,8 @@ static void conclude(struct send *s)
 			 s->rejected, s->first_reject);
 	if (res->status == AX_OUT_OK || res->status == AX_OUT_FATAL)
 		ax_hec_done_clear(&s->h->done);
+	else
+		remember_done(s);
 }
 
 void ax_hec_send(struct ax_output *out, const struct ax_batch *batch, struct ax_output_result *result)
