@@ -211,18 +211,36 @@ static struct ax_ledger_stream *stream_find(struct ax_ledger *l, const char *ten
 	return NULL;
 }
 
+/* Records mix a few streams (a file's content types): a handful of string
+ * compares finds the stream cheaper than hashing the three names. */
+static struct ax_ledger_stream *recent_find(const struct ax_ledger *l, const char *tenant, const char *source,
+					    const char *ctype)
+{
+	for (size_t i = 0; i < AX_LEDGER_RECENT_STREAMS && l->recent_streams[i]; i++)
+		if (stream_is(l->recent_streams[i], tenant, source, ctype))
+			return l->recent_streams[i];
+	return NULL;
+}
+
+static struct ax_ledger_stream *recent_put(struct ax_ledger *l, struct ax_ledger_stream *s)
+{
+	l->recent_streams[l->recent_streams_next] = s;
+	l->recent_streams_next = (l->recent_streams_next + 1) % AX_LEDGER_RECENT_STREAMS;
+	return s;
+}
+
 struct ax_ledger_stream *ax_ledger_stream(struct ax_ledger *l, const char *tenant, const char *source,
 					  const char *content_type)
 {
 	tenant = tenant ? tenant : "";
 	source = source ? source : "";
 	content_type = content_type ? content_type : "";
-	struct ax_ledger_stream *s = l->last_stream;
-	if (s && stream_is(s, tenant, source, content_type))
+	struct ax_ledger_stream *s = recent_find(l, tenant, source, content_type);
+	if (s)
 		return s;
 	uint32_t h = stream_hash(tenant, source, content_type);
 	if ((s = stream_find(l, tenant, source, content_type, h)))
-		return l->last_stream = s;
+		return recent_put(l, s);
 	struct ax_ledger_party *p = ax_ledger_party(l, tenant, source);
 	struct ax_ledger_stream **grown = p ? realloc(l->streams, (l->nstreams + 1) * sizeof(*grown)) : NULL;
 	if (!grown)
@@ -238,7 +256,7 @@ struct ax_ledger_stream *ax_ledger_stream(struct ax_ledger *l, const char *tenan
 	}
 	s->party = p;
 	l->streams[l->nstreams++] = s;
-	return l->last_stream = s;
+	return recent_put(l, s);
 }
 
 /* ---- rows ---- */

@@ -33,6 +33,7 @@
 #include "outputs/output.h"
 
 #define AX_LEDGER_MAX_OUTPUTS 64
+#define AX_LEDGER_RECENT_STREAMS 8 /* found without the hash: a file's mix of content types fits */
 #define AX_LEDGER_MAX_GAPS 4096 /* gap entries kept; the oldest go first */
 #define AX_LEDGER_RECENT 8      /* days of a stream found without the hash */
 
@@ -119,7 +120,8 @@ struct ax_ledger {
 	size_t nstreams;
 	struct ax_ledger_stream **stream_index; /* open addressing on the three names */
 	size_t stream_index_cap;
-	struct ax_ledger_stream *last_stream;
+	struct ax_ledger_stream *recent_streams[AX_LEDGER_RECENT_STREAMS]; /* looked up last */
+	size_t recent_streams_next;
 	struct ax_ledger_row **rows;
 	size_t nrows, rows_cap;
 	struct ax_ledger_row **index; /* open addressing on (stream, day) */

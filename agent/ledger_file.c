@@ -416,7 +416,7 @@ ax_err ax_ledger_load(struct ax_ledger *l, size_t *skipped)
 	}
 	ax_json_doc_destroy(ld.doc);
 	ax_buf_finish(&b);
-	l->last_stream = NULL;
+	memset(l->recent_streams, 0, sizeof(l->recent_streams));
 	return err;
 }
 
