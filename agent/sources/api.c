@@ -17,6 +17,13 @@
 #define BACKOFF_MAX_MS 60000
 #define AUTH_FAILURES_FATAL 6
 #define TOKEN_RESPONSE_MAX (64u << 10)
+/* Requests in flight over every engine of the process: each holds its
+ * answer in memory (a blob may be tens of MiB), so this bounds what the
+ * sources hold however many tenants and content types run. */
+#define REQUESTS_AT_ONCE 16
+#define SLOT_WAIT_MS 20
+
+static atomic_int requests_out;
 
 struct ax_api {
 	struct ax_api_conf conf;
@@ -294,8 +301,23 @@ static bool start(struct ax_api *api, struct ax_api_req *r, const char *bearer)
 	return true;
 }
 
+static bool take_slot(void)
+{
+	int n = atomic_load(&requests_out);
+	while (n < REQUESTS_AT_ONCE)
+		if (atomic_compare_exchange_weak(&requests_out, &n, n + 1))
+			return true;
+	return false;
+}
+
+static void give_slot(void)
+{
+	atomic_fetch_sub(&requests_out, 1);
+}
+
 static void release(struct ax_api *api, struct ax_api_req *r)
 {
+	give_slot();
 	curl_multi_remove_handle(api->multi, r->easy);
 	api->idle[api->nidle++] = r->easy;
 	api->in_flight--;
@@ -304,11 +326,18 @@ static void release(struct ax_api *api, struct ax_api_req *r)
 	r->headers = NULL;
 }
 
-/* True when the quota's pace lets a request start now (it is counted). */
-static bool paced(struct ax_api *api, int64_t now)
+/* True when a request may start now: one of the process's slots is free
+ * (and taken) and the quota's pace lets it (and counts it). */
+static bool may_start(struct ax_api *api, int64_t now)
 {
+	if (!take_slot()) {
+		api->paced_until = now + SLOT_WAIT_MS;
+		return false;
+	}
 	int64_t wait = api->pace ? ax_pace_take(api->pace, now) : 0;
 	api->paced_until = now + wait;
+	if (wait)
+		give_slot();
 	return wait == 0;
 }
 
@@ -320,9 +349,10 @@ static void start_ready(struct ax_api *api, struct ax_api_req **reqs, size_t n)
 		if (r->final || r->easy || r->not_before > now)
 			continue;
 		const char *bearer = token_header(api, reqs, n);
-		if (!bearer || !paced(api, now))
+		if (!bearer || !may_start(api, now))
 			return;
 		if (!start(api, r, bearer)) {
+			give_slot();
 			snprintf(r->why, sizeof(r->why), "out of memory");
 			retry_later(api, r, ax_backoff_next(&api->transient), "cannot start a request");
 		}
