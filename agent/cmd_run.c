@@ -45,7 +45,7 @@
 #include "sources/source.h"
 #include "version.h"
 
-#define QUEUE_BYTES (64u << 20)
+#define QUEUE_BYTES (32u << 20)
 #define POP_WAIT_MS 200
 #define SPOOL_STALL_MS 5000 /* spool_full = drop_oldest: an output this long without progress is dropped from */
 #define ACK_POLL_MS 5 /* spool = memory: how often waiting units look for acknowledgements */

@@ -7,7 +7,6 @@
 #include "sources/window.h"
 
 #define UNIT_RECORDS 2000
-#define UNIT_BYTES (4u << 20)
 
 void ax_emitter_init(struct ax_emitter *e, struct ax_feed *feed, struct ax_seen *seen, const struct ax_origin *origin,
 		     size_t max_record, const char *log_name)
@@ -40,7 +39,7 @@ bool ax_emit_flush(struct ax_emitter *e)
 
 static bool full(const struct ax_feed_unit *u, size_t len)
 {
-	return u->unit.count >= UNIT_RECORDS || u->unit.data.len + len > UNIT_BYTES || u->njobs == AX_FEED_JOBS;
+	return u->unit.count >= UNIT_RECORDS || u->unit.data.len + len > AX_EMIT_UNIT_BYTES || u->njobs == AX_FEED_JOBS;
 }
 
 /* The unit to add a record of len bytes to. */

@@ -19,6 +19,10 @@
 #include "sources/gap.h"
 #include "sources/seen.h"
 
+/* A unit goes to the pipeline once it holds this much: every API stream
+ * keeps one filling (hundreds with many tenants), so they stay small. */
+#define AX_EMIT_UNIT_BYTES (512u << 10)
+
 struct ax_emitter {
 	struct ax_feed *feed;
 	struct ax_seen *seen;

@@ -43,13 +43,22 @@ ax_err ax_feed_init(struct ax_feed *f, size_t nunits, size_t unit_bytes, struct 
 	return AX_OK;
 }
 
+/* One unit of the free list keeps its memory, first in line; the others
+ * give theirs back, so a stream between windows holds one unit's worth. */
 static void recycle(struct ax_feed *f, struct ax_feed_unit *u)
 {
 	ax_unit_clear(&u->unit);
 	u->nkeys = 0;
 	u->njobs = 0;
-	u->next = f->free_list;
-	f->free_list = u;
+	struct ax_feed_unit *first = f->free_list;
+	if (first && first->unit.data.cap) {
+		ax_unit_finish(&u->unit); /* it may be filled again */
+		u->next = first->next;
+		first->next = u;
+	} else {
+		u->next = first;
+		f->free_list = u;
+	}
 }
 
 static void settle_one(struct ax_feed *f, struct ax_feed_unit *u)

@@ -11,7 +11,6 @@
 #include "sources/window.h"
 
 #define UNITS_IN_FLIGHT 4
-#define UNIT_BYTES (4u << 20)
 #define MALFORMED_TRIES 5
 #define FATAL_PAUSE_MS (10 * 60 * 1000)
 #define AGAIN_PAUSE_MS 5000
@@ -64,7 +63,7 @@ struct graph_stream *graph_stream_create(const char *source, const struct ax_ms_
 	g->orderby = true;
 	g->metrics = ax_metrics_stream(source, conf->tenant_id, list->content_type, conf->poll_interval);
 	ax_blob_init(&g->split);
-	*err = ax_feed_init(&g->feed, UNITS_IN_FLIGHT, UNIT_BYTES + env->agent->max_record_size + (64u << 10),
+	*err = ax_feed_init(&g->feed, UNITS_IN_FLIGHT, AX_EMIT_UNIT_BYTES + env->agent->max_record_size + (64u << 10),
 			    env->queue, env->stop, settle, g);
 	if (!*err)
 		*err = open_state(g);

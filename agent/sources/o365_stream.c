@@ -10,7 +10,6 @@
 #include "sources/window.h"
 
 #define UNITS_IN_FLIGHT 8
-#define UNIT_BYTES (4u << 20)
 #define START_SPACING_S (15 * 60)   /* Microsoft: at least 15 minutes between two starts */
 #define FATAL_PAUSE_MS (10 * 60 * 1000)
 #define AGAIN_PAUSE_MS 5000
@@ -61,7 +60,7 @@ struct o365_stream *o365_stream_create(const char *source, const struct ax_ms_so
 	s->metrics = ax_metrics_stream(source, conf->tenant_id, content_type, conf->poll_interval);
 	ax_metrics_stream_horizon(s->metrics, AX_HORIZON_S);
 	ax_blob_init(&s->split);
-	*err = ax_feed_init(&s->feed, UNITS_IN_FLIGHT, UNIT_BYTES + env->agent->max_record_size + (64u << 10),
+	*err = ax_feed_init(&s->feed, UNITS_IN_FLIGHT, AX_EMIT_UNIT_BYTES + env->agent->max_record_size + (64u << 10),
 			    env->queue, env->stop, o365_window_settle, s);
 	if (!*err)
 		*err = open_state(s);
