@@ -156,7 +156,7 @@ static void test_same_as_yajl(void **state)
 		fail_msg("usage: test_json_fast CORPUS...");
 	for (int i = 1; i < g_argc; i++)
 		walk(&p, g_argv[i]);
-	print_message("%lu inputs, %lu parsed by the fast path\n", p.parsed, p.fast_ok);
+	print_message("# %lu inputs, %lu parsed by the fast path\n", p.parsed, p.fast_ok);
 	assert_true(p.fast_ok > 100); /* the fast path was used, not only yajl */
 	ax_buf_finish(&p.a);
 	ax_buf_finish(&p.b);
