@@ -105,7 +105,7 @@ static void source_silence_raised_once_then_resumed(void **state)
 	assert_string_equal(member(&s, 0, "reason"), "source_silent");
 	assert_string_equal(member(&s, 0, "source"), "replay");
 	assert_string_equal(member(&s, 0, "window_start"), "2026-11-24T00:00:00Z"); /* silent since */
-	char gap_id[40];
+	char gap_id[512];
 	snprintf(gap_id, sizeof(gap_id), "%s", member(&s, 0, "Id"));
 	run(w, l, NOW + 7200, &s);
 	assert_int_equal(s.n, 1); /* raised once */
