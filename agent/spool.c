@@ -747,6 +747,28 @@ static bool needs_new_segment(struct ax_spool *sp, uint64_t size)
 	return roll;
 }
 
+/* Writes a sealed frame at the end, in a new segment when the last one is full. */
+static ax_err append_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f)
+{
+	ax_err err = needs_new_segment(sp, AX_SPOOL_FRAME_HEADER + f->stored_len) ? new_segment(sp) : AX_OK;
+	return err ? err : write_frame(sp, stored, f);
+}
+
+/* Says once that the disk refuses writes, and once that it takes them
+ * again; returns err. */
+static ax_err told_io(struct ax_spool *sp, ax_err err)
+{
+	if (err == AX_ERR_IO && !sp->io_logged) {
+		ax_error(LOG_NAME, "cannot write to %s: %s; sources wait, retrying", sp->dir ? sp->dir : "memory",
+			 strerror(errno));
+		sp->io_logged = true;
+	} else if (!err && sp->io_logged) {
+		ax_info(LOG_NAME, "writing again");
+		sp->io_logged = false;
+	}
+	return err;
+}
+
 ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
 {
 	if (!sp->frame_records)
@@ -762,20 +784,10 @@ ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
 		if (!err)
 			err = make_room(sp, size, stop);
 	}
-	if (!err && needs_new_segment(sp, size))
-		err = new_segment(sp);
 	if (!err)
-		err = write_frame(sp, stored, &f);
-	if (err == AX_ERR_IO && !sp->io_logged) {
-		ax_error(LOG_NAME, "cannot write to %s: %s; sources wait, retrying", sp->dir ? sp->dir : "memory",
-			 strerror(errno));
-		sp->io_logged = true;
-	}
-	if (err)
+		err = append_frame(sp, stored, &f);
+	if (told_io(sp, err))
 		return err;
-	if (sp->io_logged)
-		ax_info(LOG_NAME, "writing again");
-	sp->io_logged = false;
 	ax_buf_clear(&sp->frame);
 	sp->frame_records = 0;
 	return AX_OK;
@@ -787,11 +799,7 @@ ax_err ax_spool_write_own(struct ax_spool *sp, const struct ax_record *r)
 	ax_err err = ax_spool_encode_record(&sp->own, r);
 	struct ax_spool_frame f = { .stored_len = (uint32_t)sp->own.len, .raw_len = (uint32_t)sp->own.len,
 				    .nrecords = 1 };
-	if (!err && needs_new_segment(sp, AX_SPOOL_FRAME_HEADER + sp->own.len))
-		err = new_segment(sp);
-	if (!err)
-		err = write_frame(sp, sp->own.data, &f);
-	return err;
+	return err ? err : told_io(sp, append_frame(sp, sp->own.data, &f));
 }
 
 void ax_spool_set_waiter(struct ax_spool *sp, ax_spool_waiter waiter, void *arg)

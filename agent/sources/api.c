@@ -36,7 +36,7 @@ struct ax_api {
 	struct ax_backoff transient, throttle, token_backoff;
 	int64_t paused_until; /* monotonic ms: throttled, or no token */
 	struct ax_pace *pace; /* NULL: unpaced */
-	int64_t paced_until;  /* monotonic ms: the pace lets the next request start then */
+	int64_t paced_until;  /* monotonic ms: no request starts before (the pace, or no free slot) */
 	int64_t skew;         /* server clock - ours, seconds */
 	uint64_t throttled, retried;
 };
