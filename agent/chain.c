@@ -13,12 +13,15 @@
 #include "buf.h"
 #include "enrich.h"
 #include "log.h"
+#include "sha256_ni.h"
 #include "spool.h"
 
 #define LOG_NAME "chain"
 #define FILE_HEAD "annexa-chain 1\n"
 
+/* The CPU's SHA instructions where it has them (sha256_ni.h), else OpenSSL. */
 struct ax_chain_hasher {
+	bool ni;
 	EVP_MD *md;
 	EVP_MD_CTX *ctx;
 };
@@ -28,6 +31,7 @@ struct ax_chain_hasher *ax_chain_hasher_create(void)
 	struct ax_chain_hasher *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	h->ni = ax_sha256_ni_usable();
 	h->md = EVP_MD_fetch(NULL, "SHA256", NULL); /* once: an implicit fetch per record costs */
 	h->ctx = EVP_MD_CTX_new();
 	if (!h->md || !h->ctx) {
@@ -50,6 +54,11 @@ void ax_chain_hasher_destroy(struct ax_chain_hasher *h)
 static ax_err sha256_2(struct ax_chain_hasher *h, const void *a, size_t alen, const void *b, size_t blen,
 		       uint8_t out[AX_CHAIN_LEN])
 {
+	if (h->ni) {
+		struct ax_sha256_msg m = { { a, b }, { alen, blen } };
+		ax_sha256_ni(&m, out);
+		return AX_OK;
+	}
 	unsigned n = 0;
 	if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, a, alen) != 1 ||
 	    EVP_DigestUpdate(h->ctx, b, blen) != 1 || EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != AX_CHAIN_LEN)
@@ -165,17 +174,52 @@ ax_err ax_chain_link(struct ax_chain_hasher *h, const uint8_t prev[AX_CHAIN_LEN]
 	return sha256_2(h, prev, AX_CHAIN_LEN, digest, AX_CHAIN_LEN, out);
 }
 
-ax_err ax_chain_seal(struct ax_chain_hasher *h, char *rec, size_t begin, size_t end, size_t hex,
-		     const uint8_t prev[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN])
+static struct ax_sha256_msg r_prime(const struct ax_chain_slot *s)
 {
-	struct ax_chain_tail t = { .begin = begin, .end = end, .hex = hex };
-	uint8_t digest[AX_CHAIN_LEN];
-	ax_err err = ax_chain_digest(h, rec, &t, digest);
+	return (struct ax_sha256_msg){ { s->rec + s->begin, s->rec + s->hex + AX_CHAIN_HEX },
+				       { s->hex - s->begin, s->end - s->hex - AX_CHAIN_HEX } };
+}
+
+static ax_err digest_of(struct ax_chain_hasher *h, const struct ax_chain_slot *s, uint8_t out[AX_CHAIN_LEN])
+{
+	struct ax_sha256_msg m = r_prime(s);
+	return sha256_2(h, m.piece[0], m.len[0], m.piece[1], m.len[1], out);
+}
+
+/* Links a digest after prev and writes the record's digits. */
+static ax_err put_chain(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
+			const uint8_t digest[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN])
+{
+	ax_err err = ax_chain_link(h, prev, digest, chain);
 	if (!err)
-		err = ax_chain_link(h, prev, digest, chain);
-	if (!err)
-		ax_chain_hex(chain, rec + hex);
+		ax_chain_hex(chain, s->rec + s->hex);
 	return err;
+}
+
+ax_err ax_chain_seal(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
+		     uint8_t chain[AX_CHAIN_LEN])
+{
+	uint8_t digest[AX_CHAIN_LEN];
+	ax_err err = digest_of(h, s, digest);
+	return err ? err : put_chain(h, s, prev, digest, chain);
+}
+
+ax_err ax_chain_seal2(struct ax_chain_hasher *h, const struct ax_chain_slot s[2], const uint8_t prev[AX_CHAIN_LEN],
+		      uint8_t chain[2][AX_CHAIN_LEN])
+{
+	uint8_t digest[2][AX_CHAIN_LEN];
+	ax_err err = AX_OK;
+	if (h->ni) {
+		struct ax_sha256_msg m0 = r_prime(&s[0]), m1 = r_prime(&s[1]);
+		ax_sha256_ni_x2(&m0, &m1, digest[0], digest[1]);
+	} else {
+		err = digest_of(h, &s[0], digest[0]);
+		if (!err)
+			err = digest_of(h, &s[1], digest[1]);
+	}
+	if (!err)
+		err = put_chain(h, &s[0], prev, digest[0], chain[0]);
+	return err ? err : put_chain(h, &s[1], chain[0], digest[1], chain[1]);
 }
 
 /* ---- streams ---- */

@@ -109,10 +109,18 @@ ax_err ax_chain_digest(struct ax_chain_hasher *h, const char *rec, const struct 
 /* SHA-256(prev || digest). */
 ax_err ax_chain_link(struct ax_chain_hasher *h, const uint8_t prev[AX_CHAIN_LEN], const uint8_t digest[AX_CHAIN_LEN],
 		     uint8_t out[AX_CHAIN_LEN]) AX_WARN_UNUSED;
-/* Seals a record rendered with 64 placeholder digits at hex: computes its
- * chain from prev and writes the digits. R' spans [begin, end). */
-ax_err ax_chain_seal(struct ax_chain_hasher *h, char *rec, size_t begin, size_t end, size_t hex,
-		     const uint8_t prev[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN]) AX_WARN_UNUSED;
+/* A record rendered with 64 placeholder digits at hex; R' spans [begin, end). */
+struct ax_chain_slot {
+	char *rec;
+	size_t begin, end, hex;
+};
+/* Seals it: computes its chain from prev and writes the digits. */
+ax_err ax_chain_seal(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
+		     uint8_t chain[AX_CHAIN_LEN]) AX_WARN_UNUSED;
+/* Seals two records of a stream, s[1] after s[0]: their SHA-256(R') side
+ * by side where the CPU can (sha256_ni.h), about 1.6 times the rate. */
+ax_err ax_chain_seal2(struct ax_chain_hasher *h, const struct ax_chain_slot s[2], const uint8_t prev[AX_CHAIN_LEN],
+		      uint8_t chain[2][AX_CHAIN_LEN]) AX_WARN_UNUSED;
 void ax_chain_hex(const uint8_t v[AX_CHAIN_LEN], char out[AX_CHAIN_HEX]);
 bool ax_chain_unhex(const char *hex, uint8_t v[AX_CHAIN_LEN]);
 

@@ -22,7 +22,11 @@ struct map_run {
 	struct ax_strlist rule_files;
 	const char *dead_letter;
 	struct ax_rules *rules;
-	struct ax_processor proc;
+	/* Records are sealed in pairs (ax_process_seal2): proc[0] holds the
+	 * first of a pair while proc[1] renders the second. */
+	struct ax_processor proc[2];
+	struct ax_seal seal[2];
+	bool held;
 	struct ax_deadletter dl;
 	struct ax_buf out; /* enriched lines not yet written */
 	struct ax_line_reader lines;
@@ -103,7 +107,9 @@ static int setup(struct map_run *m)
 	ax_diag_finish(&diag);
 	if (!m->rules)
 		return AX_EXIT_USAGE;
-	if (ax_processor_init(&m->proc, m->rules, (unsigned)m->agent.max_depth, m->agent.max_record_size) ||
+	unsigned depth = (unsigned)m->agent.max_depth;
+	if (ax_processor_init(&m->proc[0], m->rules, depth, m->agent.max_record_size) ||
+	    ax_processor_init(&m->proc[1], m->rules, depth, m->agent.max_record_size) ||
 	    ax_deadletter_open(&m->dl, m->dead_letter) ||
 	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
 		return AX_EXIT_FAILURE;
@@ -137,6 +143,40 @@ static int dead_letter(struct map_run *m, const struct ax_line *line, const char
 	return ax_deadletter_write_line(&m->dl, m->origin.source, line, reason) ? AX_EXIT_FAILURE : AX_EXIT_OK;
 }
 
+static int put(struct map_run *m, const struct ax_processor *p)
+{
+	if (ax_buf_add(&m->out, p->record.json, p->record.len) || ax_buf_addc(&m->out, '\n'))
+		return AX_EXIT_FAILURE;
+	return m->out.len >= WRITE_BYTES ? write_out(m) : AX_EXIT_OK;
+}
+
+static int seal_failed(struct map_run *m)
+{
+	ax_error("map", "%s", m->proc[0].reason);
+	return AX_EXIT_FAILURE;
+}
+
+static int put_pair(struct map_run *m)
+{
+	if (ax_process_seal2(&m->proc[0], &m->seal[0], &m->proc[1], &m->seal[1]))
+		return seal_failed(m);
+	m->link = m->seal[1].next;
+	int rc = put(m, &m->proc[0]);
+	return rc == AX_EXIT_OK ? put(m, &m->proc[1]) : rc;
+}
+
+/* The input's last record, when it had no partner. */
+static int put_held(struct map_run *m)
+{
+	if (!m->held)
+		return AX_EXIT_OK;
+	m->held = false;
+	if (ax_process_seal(&m->proc[0], &m->seal[0]))
+		return seal_failed(m);
+	m->link = m->seal[0].next;
+	return put(m, &m->proc[0]);
+}
+
 static int handle_line(struct map_run *m, const struct ax_line *line)
 {
 	if (ax_line_is_blank(line))
@@ -148,14 +188,15 @@ static int handle_line(struct map_run *m, const struct ax_line *line)
 			 (unsigned long long)line->full_len, (unsigned long long)m->agent.max_record_size);
 		return dead_letter(m, line, reason);
 	}
-	struct ax_seal seal = { .stream = m->stream.data, .prev = m->link };
-	if (ax_process_sealed(&m->proc, line->data, line->len, &m->origin, &seal))
-		return dead_letter(m, line, m->proc.reason);
-	m->link = seal.next;
+	struct ax_processor *p = &m->proc[m->held];
+	struct ax_seal *seal = &m->seal[m->held];
+	*seal = (struct ax_seal){ .stream = m->stream.data, .prev = m->link };
+	seal->prev.seq += m->held;
+	if (ax_process_numbered(p, line->data, line->len, &m->origin, seal))
+		return dead_letter(m, line, p->reason);
 	m->enriched++;
-	if (ax_buf_add(&m->out, m->proc.record.json, m->proc.record.len) || ax_buf_addc(&m->out, '\n'))
-		return AX_EXIT_FAILURE;
-	return m->out.len >= WRITE_BYTES ? write_out(m) : AX_EXIT_OK;
+	m->held = !m->held;
+	return m->held ? AX_EXIT_OK : put_pair(m);
 }
 
 static int run(struct map_run *m)
@@ -170,6 +211,8 @@ static int run(struct map_run *m)
 		rc = AX_EXIT_FAILURE;
 	}
 	if (rc == AX_EXIT_OK)
+		rc = put_held(m);
+	if (rc == AX_EXIT_OK)
 		rc = write_out(m);
 	return rc;
 }
@@ -179,7 +222,8 @@ static void cleanup(struct map_run *m)
 	ax_buf_finish(&m->out);
 	ax_lines_finish(&m->lines);
 	ax_deadletter_close(&m->dl);
-	ax_processor_finish(&m->proc);
+	ax_processor_finish(&m->proc[0]);
+	ax_processor_finish(&m->proc[1]);
 	ax_buf_finish(&m->stream);
 	ax_rules_destroy(m->rules);
 	free(m->rule_files.items);

@@ -304,21 +304,18 @@ static size_t closing_brace(const char *raw, size_t len)
 	return len - 1;
 }
 
-/* Fills in a sealed record's chain value: R' runs from the record's '{' to
- * its closing brace (the original's last '}'). */
-static ax_err seal_record(struct ax_processor *p, struct ax_seal *seal, size_t hex, size_t tail)
+/* Where a numbered record's chain value goes: R' runs from the record's
+ * '{' to its closing brace (the original's last '}'). */
+static void find_slot(struct ax_processor *p, size_t hex, size_t tail)
 {
 	struct ax_buf *b = &p->out;
-	if (!p->hasher && !(p->hasher = ax_chain_hasher_create()))
-		return AX_ERR_NOMEM;
 	const char *open = memchr(b->data, '{', b->len);
-	size_t begin = open ? (size_t)(open - b->data) : 0, end = b->len - tail + 1;
-	seal->next.seq = seal->prev.seq + 1;
-	return ax_chain_seal(p->hasher, b->data, begin, end, hex, seal->prev.chain, seal->next.chain);
+	p->slot = (struct ax_chain_slot){ .rec = b->data, .begin = open ? (size_t)(open - b->data) : 0,
+					  .end = b->len - tail + 1, .hex = hex };
 }
 
 static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
-		     const char *tenant, struct ax_seal *seal)
+		     const char *tenant, const struct ax_seal *seal)
 {
 	const struct ax_event *ev = &p->ev;
 	size_t brace = closing_brace(ev->raw, ev->raw_len);
@@ -335,7 +332,7 @@ static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const ch
 	if (!err)
 		err = ax_buf_add(b, ev->raw + brace, ev->raw_len - brace);
 	if (!err && seal)
-		err = seal_record(p, seal, hex, ev->raw_len - brace);
+		find_slot(p, hex, ev->raw_len - brace);
 	return err;
 }
 
@@ -403,8 +400,8 @@ ax_err ax_process(struct ax_processor *p, const char *raw, size_t len, const str
 	return ax_process_sealed(p, raw, len, o, NULL);
 }
 
-ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o,
-			 struct ax_seal *seal)
+ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o,
+			   const struct ax_seal *seal)
 {
 	p->reason[0] = '\0';
 	ax_err err = ax_event_decode(&p->ev, p->doc, raw, len);
@@ -430,4 +427,48 @@ ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, co
 	}
 	fill_record(p, o, ctype, tenant);
 	return AX_OK;
+}
+
+static struct ax_chain_hasher *hasher_of(struct ax_processor *p)
+{
+	if (!p->hasher)
+		p->hasher = ax_chain_hasher_create();
+	return p->hasher;
+}
+
+static ax_err seal_failed(struct ax_processor *p, ax_err err)
+{
+	snprintf(p->reason, sizeof(p->reason), "cannot seal: %s", ax_strerror(err));
+	return err;
+}
+
+ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal)
+{
+	struct ax_chain_hasher *h = hasher_of(p);
+	seal->next.seq = seal->prev.seq + 1;
+	ax_err err = h ? ax_chain_seal(h, &p->slot, seal->prev.chain, seal->next.chain) : AX_ERR_NOMEM;
+	return err ? seal_failed(p, err) : AX_OK;
+}
+
+ax_err ax_process_seal2(struct ax_processor *a, struct ax_seal *sa, struct ax_processor *b, struct ax_seal *sb)
+{
+	struct ax_chain_hasher *h = hasher_of(a);
+	const struct ax_chain_slot slots[2] = { a->slot, b->slot };
+	uint8_t chain[2][AX_CHAIN_LEN];
+	ax_err err = h ? ax_chain_seal2(h, slots, sa->prev.chain, chain) : AX_ERR_NOMEM;
+	if (err)
+		return seal_failed(a, err);
+	sa->next.seq = sa->prev.seq + 1;
+	memcpy(sa->next.chain, chain[0], AX_CHAIN_LEN);
+	sb->prev = sa->next;
+	sb->next.seq = sb->prev.seq + 1;
+	memcpy(sb->next.chain, chain[1], AX_CHAIN_LEN);
+	return AX_OK;
+}
+
+ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o,
+			 struct ax_seal *seal)
+{
+	ax_err err = ax_process_numbered(p, raw, len, o, seal);
+	return err || !seal ? err : ax_process_seal(p, seal);
 }

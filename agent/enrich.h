@@ -48,6 +48,7 @@ struct ax_processor {
 	const char *controls[AX_CSET_MAX];
 	struct ax_record record;
 	struct ax_chain_hasher *hasher; /* for sealed records, made at the first */
+	struct ax_chain_slot slot;      /* where a numbered record's chain value goes */
 	char ingested_at[32];
 	long long ingested_sec;
 	char reason[256]; /* why the last record failed */
@@ -67,6 +68,18 @@ ax_err ax_process(struct ax_processor *p, const char *raw, size_t len,
  * stream there once the record is kept (spooled). seal NULL: ax_process. */
 ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
 			 struct ax_seal *seal) AX_WARN_UNUSED;
+/* ax_process_sealed in two steps, so that two records of a stream can be
+ * sealed together (ax_chain_seal2). ax_process_numbered renders the record
+ * as number seal->prev.seq + 1 of seal->stream, its chain value not yet
+ * computed (p->record is complete once sealed); ax_process_seal computes it
+ * from seal->prev, ax_process_seal2 a's from sa->prev and b's after it
+ * (sb->prev becomes sa->next; b was numbered one after a). A failure to
+ * seal (no memory, no SHA-256) is said in the reason of p, or of a. */
+ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
+			   const struct ax_seal *seal) AX_WARN_UNUSED;
+ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal) AX_WARN_UNUSED;
+ax_err ax_process_seal2(struct ax_processor *a, struct ax_seal *sa, struct ax_processor *b,
+			struct ax_seal *sb) AX_WARN_UNUSED;
 /* Content type of a record when its source does not say (map, file). */
 const char *ax_event_content_type(const struct ax_event *ev);
 

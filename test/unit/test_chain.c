@@ -32,7 +32,8 @@ static void seal_text(struct ax_chain_hasher *h, char *text, const uint8_t prev[
 {
 	struct ax_chain_tail t;
 	assert_true(ax_chain_tail_parse(text, strlen(text), &t));
-	assert_int_equal(ax_chain_seal(h, text, t.begin, t.end, t.hex, prev, chain), AX_OK);
+	struct ax_chain_slot slot = { .rec = text, .begin = t.begin, .end = t.end, .hex = t.hex };
+	assert_int_equal(ax_chain_seal(h, &slot, prev, chain), AX_OK);
 }
 
 static void test_known_answer(void **state)
@@ -64,6 +65,23 @@ static void test_known_answer(void **state)
 	assert_int_equal(ax_chain_digest(h, r2, &t, d), AX_OK);
 	assert_int_equal(ax_chain_link(h, c1, d, again), AX_OK);
 	assert_memory_equal(again, c2, AX_CHAIN_LEN);
+
+	/* sealed as a pair: the same values (side by side with SHA-NI, one
+	 * after the other without) */
+	struct ax_chain_slot slots[2];
+	uint8_t pair[2][AX_CHAIN_LEN];
+	strcpy(r1, known_r1);
+	strcpy(r2, known_r2);
+	char *texts[2] = { r1, r2 };
+	for (int i = 0; i < 2; i++) {
+		assert_true(ax_chain_tail_parse(texts[i], strlen(texts[i]), &t));
+		slots[i] = (struct ax_chain_slot){ .rec = texts[i], .begin = t.begin, .end = t.end, .hex = t.hex };
+	}
+	assert_int_equal(ax_chain_seal2(h, slots, zero, pair), AX_OK);
+	assert_memory_equal(pair[0], c1, AX_CHAIN_LEN);
+	assert_memory_equal(pair[1], c2, AX_CHAIN_LEN);
+	assert_non_null(strstr(r1, known_c1));
+	assert_non_null(strstr(r2, known_c2));
 	ax_chain_hasher_destroy(h);
 }
 
@@ -203,9 +221,11 @@ static int teardown(void **state)
 }
 
 /* The record the processor made, checked against the documented chain. */
-static void check_sealed(struct fixture *f, const struct ax_seal *seal, const char *stream)
+/* proc's record carries seal's number and a chain value that links it after seal->prev. */
+static void check_sealed(struct fixture *f, const struct ax_processor *proc, const struct ax_seal *seal,
+			 const char *stream)
 {
-	const struct ax_record *r = &f->p.record;
+	const struct ax_record *r = &proc->record;
 	struct ax_chain_tail t;
 	uint8_t d[AX_CHAIN_LEN], want[AX_CHAIN_LEN];
 	assert_true(ax_chain_tail_parse(r->json, r->len, &t));
@@ -238,7 +258,7 @@ static void test_sealed_records(void **state)
 	for (size_t i = 0; i < UNIT_ARRAY_LEN(raws); i++) {
 		struct ax_seal seal = { .stream = name.data, .prev = link };
 		assert_int_equal(ax_process_sealed(&f->p, raws[i], strlen(raws[i]), &o, &seal), AX_OK);
-		check_sealed(f, &seal, "contoso/t-1/Audit.Exchange");
+		check_sealed(f, &f->p, &seal, "contoso/t-1/Audit.Exchange");
 		link = seal.next;
 	}
 	assert_int_equal(link.seq, UNIT_ARRAY_LEN(raws));
@@ -272,6 +292,33 @@ static void test_sealed_records(void **state)
 	assert_int_not_equal(ax_process_sealed(&f->p, "[1]", 3, &o, &s3), AX_OK);
 	assert_int_equal(s3.next.seq, 0);
 	ax_buf_finish(&name);
+}
+
+/* Numbered in pairs and sealed together (ax_process_seal2), records of
+ * every length chain as when each is sealed on its own. */
+static void test_sealed_in_pairs(void **state)
+{
+	struct fixture *f = *state;
+	struct ax_origin o = { .source = "s", .type = "map", .host = "h", .version = "v" };
+	struct ax_processor b;
+	assert_int_equal(ax_processor_init(&b, f->rules, 64, 1u << 20), AX_OK);
+	char raw_a[4200], raw_b[4200];
+	struct ax_link link = { 0 };
+	for (int la = 0; la < 4000; la += 333) {
+		int lb = (la * 7 + 50) % 3000;
+		snprintf(raw_a, sizeof(raw_a), "{\"Id\":\"%0*d\"}", la + 1, 1);
+		snprintf(raw_b, sizeof(raw_b), "{\"Id\":\"%0*d\"}", lb + 1, 2);
+		struct ax_seal sa = { .stream = "s", .prev = link }, sb = { .stream = "s", .prev = { .seq = link.seq + 1 } };
+		assert_int_equal(ax_process_numbered(&f->p, raw_a, strlen(raw_a), &o, &sa), AX_OK);
+		assert_int_equal(ax_process_numbered(&b, raw_b, strlen(raw_b), &o, &sb), AX_OK);
+		assert_int_equal(ax_process_seal2(&f->p, &sa, &b, &sb), AX_OK);
+		assert_memory_equal(sb.prev.chain, sa.next.chain, AX_CHAIN_LEN);
+		check_sealed(f, &f->p, &sa, "s");
+		check_sealed(f, &b, &sb, "s");
+		link = sb.next;
+	}
+	assert_int_equal(link.seq, 2 * 13);
+	ax_processor_finish(&b);
 }
 
 /* Unsealed records (ax_process) keep the 1.0 shape: no chain members. */
@@ -441,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_tail_parse),
 		cmocka_unit_test(test_stream_names),
 		cmocka_unit_test_setup_teardown(test_sealed_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_in_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_unreadable, setup, teardown),

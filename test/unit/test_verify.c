@@ -50,7 +50,8 @@ static char *sealed(struct input *in, int s, const char *body, struct ax_link *l
 	struct ax_chain_tail t;
 	assert_true(ax_chain_tail_parse(text, strlen(text), &t));
 	uint8_t chain[AX_CHAIN_LEN];
-	assert_int_equal(ax_chain_seal(in->h, text, t.begin, t.end, t.hex, link->chain, chain), AX_OK);
+	struct ax_chain_slot slot = { .rec = text, .begin = t.begin, .end = t.end, .hex = t.hex };
+	assert_int_equal(ax_chain_seal(in->h, &slot, link->chain, chain), AX_OK);
 	link->seq++;
 	memcpy(link->chain, chain, AX_CHAIN_LEN);
 	return strdup(text);

@@ -1,0 +1,110 @@
+/* test_sha256.c - the SHA-NI SHA-256 (one message, two side by side, each in
+ * two pieces) gives OpenSSL's digests for every length around the block and
+ * padding edges, every seam between the pieces, and pairs of unequal length. */
+#include "unit.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha256_ni.h"
+
+enum { MAX = 4200 };
+
+static unsigned char *random_bytes(size_t n)
+{
+	unsigned char *p = malloc(n);
+	assert_non_null(p);
+	srand(27001);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)rand();
+	return p;
+}
+
+/* OpenSSL's digest of the two pieces joined. */
+static void want(const unsigned char *buf, size_t len, unsigned char out[32])
+{
+	SHA256(buf, len, out);
+}
+
+static struct ax_sha256_msg split(const unsigned char *buf, size_t len, size_t seam)
+{
+	return (struct ax_sha256_msg){ { buf, buf + seam }, { seam, len - seam } };
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!ax_sha256_ni_usable()) {
+		/* chain.c uses OpenSSL on such a CPU; nothing of this file runs */
+		print_message("this CPU has no SHA instructions: SHA-NI tests skipped\n");
+		skip();
+	}
+	return 0;
+}
+
+static void test_known_values(void **state)
+{
+	(void)state;
+	static const unsigned char abc_digest[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	unsigned char out[32];
+	struct ax_sha256_msg abc = { { "ab", "c" }, { 2, 1 } };
+	ax_sha256_ni(&abc, out);
+	assert_memory_equal(out, abc_digest, 32);
+	static const unsigned char empty_digest[32] = {
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+	};
+	struct ax_sha256_msg empty = { { "", "" }, { 0, 0 } };
+	ax_sha256_ni(&empty, out);
+	assert_memory_equal(out, empty_digest, 32);
+}
+
+static void test_every_length_and_seam(void **state)
+{
+	(void)state;
+	unsigned char *buf = random_bytes(MAX);
+	unsigned char got[32], exp[32];
+	for (size_t len = 0; len <= MAX; len += len < 300 ? 1 : 61) {
+		want(buf, len, exp);
+		for (size_t seam = 0; seam <= len; seam += len < 140 ? 1 : 37) {
+			struct ax_sha256_msg m = split(buf, len, seam);
+			ax_sha256_ni(&m, got);
+			if (memcmp(got, exp, 32))
+				fail_msg("length %zu, seam at %zu", len, seam);
+		}
+	}
+	free(buf);
+}
+
+static void test_pairs(void **state)
+{
+	(void)state;
+	unsigned char *buf = random_bytes(2 * MAX);
+	unsigned char got_a[32], got_b[32], exp_a[32], exp_b[32];
+	for (size_t la = 0; la <= MAX; la += la < 200 ? 3 : 127) {
+		for (size_t lb = 0; lb <= MAX; lb += lb < 200 ? 7 : 211) {
+			const unsigned char *b = buf + MAX + (la % 13);
+			want(buf, la, exp_a);
+			want(b, lb, exp_b);
+			struct ax_sha256_msg ma = split(buf, la, la / 3), mb = split(b, lb, lb - lb / 5);
+			ax_sha256_ni_x2(&ma, &mb, got_a, got_b);
+			if (memcmp(got_a, exp_a, 32) || memcmp(got_b, exp_b, 32))
+				fail_msg("lengths %zu and %zu", la, lb);
+		}
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_known_values, setup),
+		cmocka_unit_test_setup(test_every_length_and_seam, setup),
+		cmocka_unit_test_setup(test_pairs, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
