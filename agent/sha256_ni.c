@@ -6,6 +6,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define NI __attribute__((target("sha,sse4.1,ssse3")))
@@ -35,9 +36,9 @@ bool ax_sha256_ni_usable(void)
 	static int known = -1; /* every thread finds the same answer */
 	int have = __atomic_load_n(&known, __ATOMIC_RELAXED);
 	if (have < 0) {
-		__builtin_cpu_init();
-		have = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-		       __builtin_cpu_supports("ssse3");
+		unsigned a, b, c, d; /* cpuid: clang's __builtin_cpu_supports knows no "sha" */
+		have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3) &&
+		       __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
 		__atomic_store_n(&known, have, __ATOMIC_RELAXED);
 	}
 	return have;
