@@ -81,7 +81,7 @@ static ax_err make_headers(struct ax_hec_output *h, const struct ax_hec_conf *c)
 	const char *ack[] = { "Content-Type: application/json", "Expect:", channel_header, NULL };
 	const char *event[5] = { "Content-Type: application/json", "Expect:" };
 	size_t n = 2;
-	if (h->gzip_level)
+	if (h->gzip)
 		event[n++] = "Content-Encoding: gzip";
 	if (c->ack)
 		event[n++] = channel_header;
@@ -98,9 +98,13 @@ static ax_err setup(struct ax_hec_output *h, const struct ax_hec_conf *c)
 	char why[CURL_ERROR_SIZE + 64];
 	h->limits.max_records = (size_t)c->batch_max_records;
 	h->limits.max_bytes = (size_t)c->batch_max_bytes;
-	h->gzip_level = c->compress == AX_HEC_GZIP ? (int)c->compress_level : 0;
 	h->ack = c->ack;
 	h->ack_timeout = c->ack_timeout;
+	if (c->compress == AX_HEC_GZIP) {
+		h->gzip = ax_hec_gzip_create((int)c->compress_level);
+		if (!h->gzip)
+			return AX_ERR_NOMEM;
+	}
 	ax_err err = make_headers(h, c);
 	if (!err)
 		err = ax_hec_meta_render(&h->meta, ax_host_name(c->host), c->source,
@@ -132,6 +136,7 @@ static void hec_destroy(struct ax_output *out)
 	ax_buf_finish(&h->meta);
 	ax_buf_finish(&h->body);
 	ax_buf_finish(&h->gz);
+	ax_hec_gzip_destroy(h->gzip);
 	ax_buf_finish(&h->resp);
 	ax_hec_done_finish(&h->done);
 	free(h->todo);

@@ -3,7 +3,7 @@
  * hec_conf.c    option table and config-time validation
  * hec_time.c    the event's time: CreationTime / createdDateTime → epoch seconds
  * hec_format.c  one HEC event envelope per record, and requests cut to size
- * hec_gzip.c    gzip (zlib) of a request body
+ * hec_gzip.c    gzip (ISA-L igzip or zlib) of a request body
  * hec_reply.c   Splunk's answers: parsed, then mapped to OK / retry / reject / fatal
  * hec_http.c    the libcurl easy handle (keep-alive, TLS) and one POST
  * hec_done.c    records of the pending batch already delivered (not sent twice)
@@ -89,8 +89,16 @@ ax_err ax_hec_body_fill(struct ax_buf *body, const struct ax_buf *meta,
 
 /* ---- hec_gzip.c ---- */
 
-/* out = the gzip member of in[0..len), at zlib level 1..9. */
-ax_err ax_hec_gzip(struct ax_buf *out, const char *in, size_t len, int level) AX_WARN_UNUSED;
+/* A compressor at compress_level 1..9 (ISA-L's igzip for 1-3 when built
+ * with it, else zlib), made once per output: NULL when out of memory or
+ * the level is out of range. */
+struct ax_hec_gzip;
+struct ax_hec_gzip *ax_hec_gzip_create(int level);
+void ax_hec_gzip_destroy(struct ax_hec_gzip *g);
+/* "isa-l" or "zlib": which library compresses at g's level. */
+const char *ax_hec_gzip_engine(const struct ax_hec_gzip *g);
+/* out = the gzip member (RFC 1952) of in[0..len). */
+ax_err ax_hec_gzip(struct ax_hec_gzip *g, struct ax_buf *out, const char *in, size_t len) AX_WARN_UNUSED;
 
 /* ---- hec_reply.c ---- */
 
@@ -197,7 +205,7 @@ struct ax_hec_output {
 	struct ax_buf body, gz; /* the request being sent, plain and compressed */
 	struct ax_buf resp;     /* the answer, capped */
 	struct ax_hec_limits limits;
-	int gzip_level;         /* 0: no compression */
+	struct ax_hec_gzip *gzip; /* NULL: no compression */
 	bool ack;
 	int64_t ack_timeout;    /* ms */
 	struct ax_hec_done done;

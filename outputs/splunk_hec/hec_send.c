@@ -129,8 +129,8 @@ static ax_err build(struct send *s, size_t pos, size_t *taken)
 	struct ax_hec_output *h = s->h;
 	ax_err err = ax_hec_body_fill(&h->body, &h->meta, s->batch->records, h->todo + pos, s->n - pos,
 				      &h->limits, taken);
-	if (!err && h->gzip_level)
-		err = ax_hec_gzip(&h->gz, h->body.data, h->body.len, h->gzip_level);
+	if (!err && h->gzip)
+		err = ax_hec_gzip(h->gzip, &h->gz, h->body.data, h->body.len);
 	return err;
 }
 
@@ -145,7 +145,7 @@ static size_t post_one(struct send *s, size_t pos)
 		stop(s, AX_HEC_RETRY, "out of memory building a request", -1);
 		return 0;
 	}
-	const struct ax_buf *b = h->gzip_level ? &h->gz : &h->body;
+	const struct ax_buf *b = h->gzip ? &h->gz : &h->body;
 	ax_hec_http_post(h->http, h->event_url, h->event_headers, b->data, b->len, &reply, &h->resp,
 			 why, sizeof(why));
 	enum ax_hec_verdict v = ax_hec_reply_verdict(&reply, h->ack, taken);

@@ -1,6 +1,6 @@
 /* test_hec_format.c - HEC event envelopes (escaping of the shared members,
  * the record embedded byte for byte, indexed fields), the cutting of a
- * batch into requests by count and by bytes, and gzip bodies. */
+ * batch into requests by count and by bytes. gzip bodies: test_hec_gzip.c. */
 #include "unit.h"
 
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <yajl/yajl_tree.h>
-#include <zlib.h>
 
 #include "outputs/splunk_hec/hec.h"
 
@@ -161,46 +160,6 @@ static void test_oversize_record_alone(void **state)
 	ax_buf_finish(&c.body);
 }
 
-static void gunzip(const struct ax_buf *gz, char *out, size_t cap, size_t *len)
-{
-	z_stream z = { 0 };
-	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-	z.next_in = (Bytef *)gz->data;
-	z.avail_in = (uInt)gz->len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
-	*len = z.total_out;
-	inflateEnd(&z);
-}
-
-static void test_gzip_round_trip(void **state)
-{
-	(void)state;
-	struct ax_buf gz;
-	ax_buf_init(&gz, 1 << 22);
-	size_t n = 300000, got;
-	char *in = malloc(n), *back = malloc(n + 1);
-	assert_true(in && back);
-	for (size_t i = 0; i < n; i++)
-		in[i] = (char)("{\"Id\":\"0123456789abcdef\"}"[i % 25] ^ (i % 7 == 0 ? (char)(i >> 8) : 0));
-	for (int level = 1; level <= 9; level += 8) {
-		assert_int_equal(ax_hec_gzip(&gz, in, n, level), AX_OK);
-		assert_true(gz.len > 18 && gz.len < n);
-		assert_int_equal((unsigned char)gz.data[0], 0x1f); /* gzip magic, not zlib */
-		assert_int_equal((unsigned char)gz.data[1], 0x8b);
-		gunzip(&gz, back, n + 1, &got);
-		assert_int_equal(got, n);
-		assert_memory_equal(back, in, n);
-	}
-	assert_int_equal(ax_hec_gzip(&gz, "", 0, 1), AX_OK); /* empty input: a valid empty member */
-	gunzip(&gz, back, n + 1, &got);
-	assert_int_equal(got, 0);
-	free(in);
-	free(back);
-	ax_buf_finish(&gz);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,7 +168,6 @@ int main(void)
 		cmocka_unit_test(test_empty_fields_left_out),
 		cmocka_unit_test(test_split_by_count_and_bytes),
 		cmocka_unit_test(test_oversize_record_alone),
-		cmocka_unit_test(test_gzip_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

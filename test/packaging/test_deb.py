@@ -47,7 +47,7 @@ EXPECTED_FILES = [
     "./usr/share/annexa/dashboards/savedsearches.conf",
 ]
 EXPECTED_DIRS = ["./usr/lib/annexa/plugins/"]
-SHLIB_PACKAGES = ["libc6", "libcurl4", "libinih1", "librdkafka1", "libssl3", "libyajl2", "zlib1g", "adduser"]
+SHLIB_PACKAGES = ["libc6", "libcurl4", "libinih1", "libisal2", "librdkafka1", "libssl3", "libyajl2", "zlib1g", "adduser"]
 
 
 def run(argv, **kw):
