@@ -18,8 +18,11 @@
  *
  * and is the record's last member, so an emitted record ends with
  * ,"seq":N,"chain":"<64 hex digits>"}} . seq counts a stream's records from
- * 1, without gaps: it is assigned just before a record is spooled, and only
- * a record the spool took uses up a number (a dead-lettered record gets none).
+ * 1, without gaps: it is assigned once a record is decoded and mapped, just
+ * before it is spooled (a record that cannot be decoded gets none; one the
+ * spool refuses for good, out of memory, leaves its number missing). The
+ * agent's own records spooled while source records wait for room are
+ * numbered after those (pipeline.c). */
  *
  * THE CHAIN. With R' the record's bytes from its first '{' to its last '}'
  * (whitespace around it is not part of it) with the 64 hex digits of the
@@ -148,7 +151,7 @@ struct ax_chains {
 ax_err ax_chains_init(struct ax_chains *c, const char *state_dir, bool fsync) AX_WARN_UNUSED;
 void ax_chains_finish(struct ax_chains *c);
 /* The stream of that name, added at position 0 when new; NULL: no memory.
- * Valid until the next call (a new stream may move them all). */
+ * It stays where it is while c lives. */
 struct ax_chain_stream *ax_chains_get(struct ax_chains *c, const char *name);
 /* The stream a record of that origin belongs to, as records carry it
  * (JSON string content), NUL-terminated in out. */

@@ -24,9 +24,12 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 	*p = (struct ax_pipeline){ .spool = spool, .dead_letter = dead_letter, .agent = agent, .stop = stop,
 				   .on_ack = agent->spool == AX_SPOOL_MEMORY };
 	ax_buf_init(&p->stream, 4096);
-	ax_err err = ax_processor_init(&p->proc, rules, (unsigned)agent->max_depth, agent->max_record_size);
+	unsigned depth = (unsigned)agent->max_depth;
+	ax_err err = ax_processor_init(&p->proc[0], rules, depth, agent->max_record_size);
 	if (!err)
-		err = ax_processor_init(&p->own, rules, (unsigned)agent->max_depth, agent->max_record_size);
+		err = ax_processor_init(&p->proc[1], rules, depth, agent->max_record_size);
+	if (!err)
+		err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
 	if (!err)
 		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
 	if (!err)
@@ -43,7 +46,8 @@ void ax_pipeline_finish(struct ax_pipeline *p)
 	ax_chains_save(&p->chains, p->synced_end);
 	ax_chains_finish(&p->chains);
 	ax_buf_finish(&p->stream);
-	ax_processor_finish(&p->proc);
+	ax_processor_finish(&p->proc[0]);
+	ax_processor_finish(&p->proc[1]);
 	ax_processor_finish(&p->own);
 }
 
@@ -102,21 +106,6 @@ static void dead_letter(struct ax_pipeline *p, const struct ax_unit *u, size_t i
 	counts->dead_lettered++;
 }
 
-/* Processes one record into its stream with proc and spools it; the
- * stream moves only when the spool took it, so seq has no gaps. */
-static enum spooled spool_sealed(struct ax_pipeline *p, struct ax_processor *proc, const char *raw, size_t len,
-				 const struct ax_origin *origin, struct ax_chain_stream *stream, bool *processed)
-{
-	struct ax_seal seal = { .stream = stream->name, .prev = stream->link };
-	*processed = ax_process_sealed(proc, raw, len, origin, &seal) == AX_OK;
-	if (!*processed)
-		return REFUSED;
-	enum spooled s = spool_retry(p, proc);
-	if (s == SPOOLED)
-		ax_chains_advance(&p->chains, stream, &seal.next);
-	return s;
-}
-
 /* The stream of a unit's records; NULL: no memory. */
 static struct ax_chain_stream *stream_of(struct ax_pipeline *p, const struct ax_origin *origin)
 {
@@ -125,24 +114,103 @@ static struct ax_chain_stream *stream_of(struct ax_pipeline *p, const struct ax_
 	return ax_chains_get(&p->chains, p->stream.data);
 }
 
-/* A record the agent makes itself, sealed into its stream and spooled at
- * once (never behind the source records it may be about), then synced. */
-static bool spool_own(struct ax_pipeline *p, const char *json, size_t len, const struct ax_origin *origin)
+bool ax_pipeline_own(struct ax_pipeline *p, const char *json, size_t len, const struct ax_origin *origin)
 {
 	struct ax_chain_stream *stream = stream_of(p, origin);
-	bool processed;
-	if (!stream || spool_sealed(p, &p->own, json, len, origin, stream, &processed) != SPOOLED)
+	if (!stream)
 		return false;
+	bool behind = p->inflight.stream == stream;
+	struct ax_seal seal = { .stream = stream->name, .prev = behind ? p->inflight.last : stream->link };
+	if (ax_process_sealed(&p->own, json, len, origin, &seal) || spool_retry(p, &p->own) != SPOOLED)
+		return false;
+	if (behind) {
+		p->inflight.last = seal.next;
+		p->inflight.moved = true;
+	} else {
+		ax_chains_advance(&p->chains, stream, &seal.next);
+	}
 	if (!p->on_ack)
 		ax_spool_sync_async(p->spool);
 	return true;
+}
+
+/* At a stop, records the spool had no room for, after which own records of
+ * their stream were numbered: in they go all the same, in a frame of their
+ * own, so that no number is missing (their unit is read again, at-least-once). */
+static void spool_stranded(struct ax_pipeline *p, size_t k, size_t n)
+{
+	for (; k < n; k++)
+		if (ax_spool_write_own(p->spool, &p->proc[k].record) == AX_OK && p->evidence)
+			ax_evidence_spooled(p->evidence, &p->proc[k]);
+}
+
+/* Spools the n sealed records of proc[] and moves their stream past those
+ * the spool took (one it refuses keeps its number: verify shows it missing,
+ * the dead-letter file has it), or past own records numbered after them. */
+static enum spooled spool_inflight(struct ax_pipeline *p, size_t n, const struct ax_unit *u,
+				   struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
+{
+	p->inflight.stream = stream;
+	p->inflight.last = p->seal[n - 1].next;
+	p->inflight.moved = false;
+	struct ax_link taken = stream->link;
+	size_t k = 0;
+	for (; k < n; k++) {
+		enum spooled s = spool_retry(p, &p->proc[k]);
+		if (s == STOPPED)
+			break;
+		if (s == SPOOLED)
+			taken = p->seal[k].next;
+		else
+			dead_letter(p, u, p->held_index[k], "the spool cannot take it (out of memory?)", counts);
+	}
+	if (p->inflight.moved) {
+		spool_stranded(p, k, n);
+		taken = p->inflight.last;
+	}
+	p->inflight.stream = NULL;
+	if (taken.seq != stream->link.seq)
+		ax_chains_advance(&p->chains, stream, &taken);
+	return k < n ? STOPPED : SPOOLED;
+}
+
+/* Seals the n (1 or 2) numbered records of proc[] and spools them. */
+static enum spooled seal_and_spool(struct ax_pipeline *p, size_t n, const struct ax_unit *u,
+				   struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
+{
+	p->held = false;
+	ax_err err = n == 2 ? ax_process_seal2(&p->proc[0], &p->seal[0], &p->proc[1], &p->seal[1])
+			    : ax_process_seal(&p->proc[0], &p->seal[0]);
+	if (!err)
+		return spool_inflight(p, n, u, stream, counts);
+	for (size_t k = 0; k < n; k++)
+		dead_letter(p, u, p->held_index[k], p->proc[0].reason, counts);
+	return REFUSED;
+}
+
+/* Numbers a record after the stream's last (and the held one), and spools
+ * it with its partner. */
+static enum spooled number_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
+				  const struct ax_origin *origin, struct ax_chain_stream *stream,
+				  struct ax_pipeline_counts *counts)
+{
+	size_t k = p->held;
+	struct ax_seal *seal = &p->seal[k];
+	*seal = (struct ax_seal){ .stream = stream->name, .prev = stream->link };
+	seal->prev.seq += k;
+	if (ax_process_numbered(&p->proc[k], ax_unit_data(u, i), u->records[i].len, origin, seal)) {
+		dead_letter(p, u, i, p->proc[k].reason, counts);
+		return REFUSED;
+	}
+	p->held_index[k] = i;
+	p->held = !p->held;
+	return p->held ? SPOOLED : seal_and_spool(p, 2, u, stream, counts);
 }
 
 static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
 				  const struct ax_origin *origin, struct ax_chain_stream *stream,
 				  struct ax_pipeline_counts *counts)
 {
-	bool processed;
 	const struct ax_unit_record *ur = &u->records[i];
 	char reason[160];
 	counts->records++;
@@ -155,11 +223,7 @@ static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u
 	} else if (!stream) {
 		dead_letter(p, u, i, "out of memory", counts);
 	} else {
-		enum spooled s = spool_sealed(p, &p->proc, ax_unit_data(u, i), ur->len, origin, stream, &processed);
-		if (s == REFUSED)
-			dead_letter(p, u, i, processed ? "the spool cannot take it (out of memory?)" : p->proc.reason,
-				    counts);
-		return s == STOPPED ? STOPPED : SPOOLED;
+		return number_record(p, u, i, origin, stream, counts);
 	}
 	return SPOOLED;
 }
@@ -193,7 +257,7 @@ static void report_dropped(struct ax_pipeline *p, const struct ax_origin *origin
 	struct ax_key key;
 	ax_buf_init(&text, 4096);
 	ax_error("spool", "EVIDENCE GAP (spool_dropped): %s", detail);
-	if (ax_gap_render(&gap, &text, &key) || !spool_own(p, text.data, text.len, &o))
+	if (ax_gap_render(&gap, &text, &key) || !ax_pipeline_own(p, text.data, text.len, &o))
 		ax_error("spool", "the evidence_gap record could not be spooled");
 	ax_buf_finish(&text);
 }
@@ -205,6 +269,9 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 	struct ax_chain_stream *stream = stream_of(p, origin);
 	for (size_t i = 0; i < u->count && all_in; i++)
 		all_in = handle_record(p, u, i, origin, stream, counts) != STOPPED;
+	if (all_in && p->held) /* the unit's last record had no partner */
+		all_in = seal_and_spool(p, 1, u, stream, counts) != STOPPED;
+	p->held = false;
 	if (all_in) /* a unit ends a frame: readers see it at once */
 		all_in = spool_retry(p, NULL) == SPOOLED;
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;
@@ -280,7 +347,7 @@ static void emit_evidence(void *arg, const char *json, size_t len, const struct 
 	struct ax_origin o = *origin;
 	o.host = ax_host_name(NULL);
 	o.version = AX_VERSION;
-	if (!spool_own(p, json, len, &o))
+	if (!ax_pipeline_own(p, json, len, &o))
 		ax_error("evidence", "a %s record of %s could not be spooled", o.type, o.source);
 }
 

@@ -26,8 +26,22 @@ struct ax_pipeline_counts {
 };
 
 struct ax_pipeline {
-	struct ax_processor proc;
-	struct ax_processor own; /* the agent's own records: spooled even while proc's waits for room */
+	/* A unit's records are numbered into proc[0] and proc[1] and sealed in
+	 * pairs (ax_process_seal2); held: proc[0] has one that waits for its
+	 * partner (the record held_index of the unit). */
+	struct ax_processor proc[2];
+	struct ax_seal seal[2];
+	size_t held_index[2];
+	bool held;
+	/* Records sealed into a stream and not yet spooled (the spool may wait
+	 * for room): an own record of that stream spooled meanwhile takes a
+	 * number after them, and last moves past it. */
+	struct {
+		struct ax_chain_stream *stream; /* NULL: none */
+		struct ax_link last;
+		bool moved;
+	} inflight;
+	struct ax_processor own; /* the agent's own records: spooled even while proc's wait for room */
 	struct ax_spool *spool;
 	struct ax_deadletter *dead_letter;
 	const struct ax_agent_conf *agent;
@@ -49,6 +63,11 @@ void ax_pipeline_finish(struct ax_pipeline *p);
  * unit waits for settle. */
 void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct ax_origin *origin,
 			 struct ax_pipeline_counts *counts);
+/* A record the agent makes itself (an evidence_gap...), sealed into its
+ * stream and spooled at once, never behind the source records it may be
+ * about (even while the spool waits for room), then synced. false: it
+ * could not be (the reason was logged, or no memory). */
+bool ax_pipeline_own(struct ax_pipeline *p, const char *json, size_t len, const struct ax_origin *origin);
 /* Tells the sources about their safe units; idle (nothing more queued)
  * forces the sync that a busy pipeline spreads over several units. After
  * a sync, at most once a second, the streams' positions are saved
