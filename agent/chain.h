@@ -22,7 +22,7 @@
  * before it is spooled (a record that cannot be decoded gets none; one the
  * spool refuses for good, out of memory, leaves its number missing). The
  * agent's own records spooled while source records wait for room are
- * numbered after those (pipeline.c). */
+ * numbered after those (pipeline.c).
  *
  * THE CHAIN. With R' the record's bytes from its first '{' to its last '}'
  * (whitespace around it is not part of it) with the 64 hex digits of the
