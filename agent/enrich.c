@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
+
+#include "ascii.h"
 
 const char *ax_event_content_type(const struct ax_event *ev)
 {
@@ -18,11 +19,11 @@ const char *ax_event_content_type(const struct ax_event *ev)
 		if (ev->record_type == dlp_types[i])
 			return "DLP.All";
 	const char *w = ev->text[AX_F_WORKLOAD];
-	if (strcasecmp(w, "AzureActiveDirectory") == 0)
+	if (ax_ascii_streq(w, "AzureActiveDirectory"))
 		return "Audit.AzureActiveDirectory";
-	if (strcasecmp(w, "Exchange") == 0)
+	if (ax_ascii_streq(w, "Exchange"))
 		return "Audit.Exchange";
-	if (strcasecmp(w, "SharePoint") == 0 || strcasecmp(w, "OneDrive") == 0)
+	if (ax_ascii_streq(w, "SharePoint") || ax_ascii_streq(w, "OneDrive"))
 		return "Audit.SharePoint";
 	return "Audit.General";
 }

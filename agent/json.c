@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yajl/yajl_parse.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
+#include "ascii.h"
 #include "utf8.h"
 
 struct frame {
@@ -623,10 +623,8 @@ const struct ax_jnode *ax_json_get(const struct ax_json_doc *d, const struct ax_
 {
 	if (!obj || obj->type != AX_J_OBJECT)
 		return NULL;
-	int first = key_len ? tolower((unsigned char)key[0]) : 0;
 	for (const struct ax_jnode *c = ax_json_first(d, obj); c; c = ax_json_next(d, c))
-		if (c->key_len == key_len && tolower((unsigned char)d->arena[c->key]) == first &&
-		    strncasecmp(d->arena + c->key, key, key_len) == 0)
+		if (c->key_len == key_len && ax_ascii_ieq(d->arena + c->key, key, key_len))
 			return c;
 	return NULL;
 }

@@ -4,7 +4,8 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "ascii.h"
 
 #define MAX_MATCHED 64
 
@@ -21,7 +22,7 @@ static void lower_copy(char *dst, size_t cap, const char *src)
 	if (n >= cap)
 		n = 0; /* longer than any name a rule can carry: matches nothing */
 	for (size_t i = 0; i < n; i++)
-		dst[i] = (char)tolower((unsigned char)src[i]);
+		dst[i] = (char)ax_ascii_lower((unsigned char)src[i]);
 	dst[n] = '\0';
 }
 
@@ -57,7 +58,7 @@ static bool visit_named(const struct ax_json_doc *doc, const struct ax_jnode *ro
 	const char *value_key = p->kind == AX_PATH_NAMEVALUE ? "Value" : p->old_value ? "OldValue" : "NewValue";
 	for (const struct ax_jnode *e = ax_json_first(doc, arr); e; e = ax_json_next(doc, e)) {
 		const struct ax_jnode *name = ax_json_get(doc, e, "Name", 4);
-		if (!name || name->type != AX_J_STRING || strcasecmp(ax_json_text(doc, name), p->name) != 0)
+		if (!name || name->type != AX_J_STRING || !ax_ascii_streq(ax_json_text(doc, name), p->name))
 			continue;
 		/* The element exists even when its value does not: v may be NULL. */
 		const struct ax_jnode *v = ax_json_get(doc, e, value_key, strlen(value_key));
@@ -110,7 +111,7 @@ static bool raw_contains(const char *raw, size_t len, const char *needle_lc)
 		p = find_either_case(p, end - n + 1, (unsigned char)needle_lc[0]);
 		if (!p)
 			return false;
-		if (strncasecmp(p + 1, needle_lc + 1, n - 1) == 0)
+		if (ax_ascii_ieq(p + 1, needle_lc + 1, n - 1))
 			return true;
 	}
 	return false;
@@ -120,16 +121,16 @@ static bool test_value(const struct ax_cond *c, const char *s, const struct ax_j
 {
 	switch (c->op) {
 	case AX_OP_EQUALS:
-		return strcasecmp(s, c->values.items[0]) == 0;
+		return ax_ascii_streq(s, c->values.items[0]);
 	case AX_OP_IN:
 		for (size_t i = 0; i < c->values.count; i++)
-			if (strcasecmp(s, c->values.items[i]) == 0)
+			if (ax_ascii_streq(s, c->values.items[i]))
 				return true;
 		return false;
 	case AX_OP_CONTAINS: /* values are lower-case since load */
 		return raw_contains(s, strlen(s), c->values.items[0]);
 	case AX_OP_STARTSWITH:
-		return strncasecmp(s, c->values.items[0], strlen(c->values.items[0])) == 0;
+		return ax_ascii_ieq(s, c->values.items[0], strlen(c->values.items[0])); /* stops at the end of s */
 	case AX_OP_GTE:
 	case AX_OP_LTE: {
 		if (v->type != AX_J_NUMBER && v->type != AX_J_STRING)
@@ -208,7 +209,7 @@ static bool record_type_matches(const struct ax_rule *r, const struct ax_event *
 	if (!rt || rt->type != AX_J_STRING)
 		return false;
 	for (size_t i = 0; i < r->record_type_names.count; i++)
-		if (strcasecmp(ev->text[AX_F_RECORD_TYPE], r->record_type_names.items[i]) == 0)
+		if (ax_ascii_streq(ev->text[AX_F_RECORD_TYPE], r->record_type_names.items[i]))
 			return true;
 	return false;
 }
@@ -226,7 +227,7 @@ static bool operation_matches(const struct ax_rule *r, const struct eval *e)
 static bool in_list_ci(const struct ax_strlist *l, const char *s)
 {
 	for (size_t i = 0; i < l->count; i++)
-		if (strcasecmp(l->items[i], s) == 0)
+		if (ax_ascii_streq(l->items[i], s))
 			return true;
 	return false;
 }
@@ -421,7 +422,7 @@ static bool sev_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, v
 	struct sev_arg *a = arg;
 	const char *s = v ? scalar(doc, v) : NULL;
 	for (size_t i = 0; s && i < a->rule->nsev_map; i++)
-		if (strcasecmp(s, a->rule->sev_map[i].from) == 0 && (int)a->rule->sev_map[i].to > a->best)
+		if (ax_ascii_streq(s, a->rule->sev_map[i].from) && (int)a->rule->sev_map[i].to > a->best)
 			a->best = (int)a->rule->sev_map[i].to;
 	return false;
 }
@@ -454,7 +455,9 @@ void ax_mapper_eval(const struct ax_rules *rs, const struct ax_event *ev, struct
 void ax_mapper_eval_cached(const struct ax_rules *rs, struct ax_match_cache *cache,
 			   const struct ax_event *ev, struct ax_mapping *m)
 {
-	struct eval e = { .ev = ev, .workload_present = ev->field[AX_F_WORKLOAD] != NULL };
+	struct eval e; /* not zeroed: 640 bytes a record, and lower_copy writes what is read */
+	e.ev = ev;
+	e.workload_present = ev->field[AX_F_WORKLOAD] != NULL;
 	lower_copy(e.op, sizeof(e.op), ev->text[AX_F_OPERATION]);
 	lower_copy(e.workload, sizeof(e.workload), ev->text[AX_F_WORKLOAD]);
 	const struct ax_rule *matched[MAX_MATCHED];

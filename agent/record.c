@@ -1,10 +1,10 @@
 #include "record.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "ascii.h"
 
 struct field_name {
 	const char *name;
@@ -46,8 +46,8 @@ static pthread_once_t field_slots_once = PTHREAD_ONCE_INIT;
 
 static unsigned field_hash(const char *key, size_t len)
 {
-	unsigned first = (unsigned)tolower((unsigned char)key[0]);
-	unsigned last = (unsigned)tolower((unsigned char)key[len - 1]);
+	unsigned first = ax_ascii_lower((unsigned char)key[0]);
+	unsigned last = ax_ascii_lower((unsigned char)key[len - 1]);
 	return (unsigned)(len * 31 + first * 7 + last) % FIELD_SLOTS;
 }
 
@@ -68,7 +68,7 @@ static int field_of(const char *key, size_t len)
 		return -1;
 	for (unsigned h = field_hash(key, len); field_slots[h] >= 0; h = (h + 1) % FIELD_SLOTS) {
 		const struct field_name *fn = &field_names[field_slots[h]];
-		if (fn->len == len && strncasecmp(fn->name, key, len) == 0)
+		if (fn->len == len && ax_ascii_ieq(fn->name, key, len))
 			return field_slots[h];
 	}
 	return -1;

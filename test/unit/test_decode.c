@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "ascii.h"
 #include "json.h"
 #include "record.h"
 
@@ -528,9 +530,30 @@ static void test_many_values(void **state)
 	free(text);
 }
 
+/* The ASCII comparisons that replace strcasecmp on the hot path agree with
+ * it (C locale) for every pair of bytes, and stop at the end of a string. */
+static void test_ascii_like_strcasecmp(void **state)
+{
+	(void)state;
+	for (unsigned x = 1; x < 256; x++) {
+		for (unsigned y = 1; y < 256; y++) {
+			char a[3] = { (char)x, 'k', 0 }, b[3] = { (char)y, 'K', 0 };
+			bool want = strcasecmp(a, b) == 0;
+			if (ax_ascii_streq(a, b) != want || ax_ascii_ieq(a, b, 2) != want)
+				fail_msg("bytes %#x and %#x", x, y);
+		}
+		assert_int_equal(ax_ascii_lower((unsigned char)x), (unsigned char)(x >= 'A' && x <= 'Z' ? x + 32 : x));
+	}
+	assert_false(ax_ascii_streq("Exchange", "exchangex"));
+	assert_false(ax_ascii_streq("", "a"));
+	assert_true(ax_ascii_streq("", ""));
+	assert_false(ax_ascii_ieq("ab", "abc", 3)); /* the first's end does not match 'c' */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ascii_like_strcasecmp),
 		cmocka_unit_test_setup_teardown(test_every_field_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_near_misses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_absent_and_odd_values, setup, teardown),
