@@ -6,7 +6,8 @@
  * values, so frames written by either stay readable by both; on x86-64
  * with PCLMULQDQ it folds 64 bytes at a time (Intel, "Fast CRC Computation
  * for Generic Polynomials Using PCLMULQDQ Instruction", 2009), elsewhere it
- * is zlib's crc32. */
+ * is zlib's crc32. Built with ISA-L, it is ISA-L's crc32_gzip_refl, the same
+ * values with wider folding where the CPU has it. */
 #ifndef AX_AGENT_CRC32_H
 #define AX_AGENT_CRC32_H
 
