@@ -56,7 +56,7 @@ static ax_err sha256_2(struct ax_chain_hasher *h, const void *a, size_t alen, co
 {
 	if (h->ni) {
 		struct ax_sha256_msg m = { { a, b }, { alen, blen } };
-		ax_sha256_ni(&m, out);
+		ax_sha256_ni_lanes(&m, 1, (uint8_t(*)[AX_CHAIN_LEN])out);
 		return AX_OK;
 	}
 	unsigned n = 0;
@@ -199,27 +199,28 @@ static ax_err put_chain(struct ax_chain_hasher *h, const struct ax_chain_slot *s
 ax_err ax_chain_seal(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
 		     uint8_t chain[AX_CHAIN_LEN])
 {
-	uint8_t digest[AX_CHAIN_LEN];
-	ax_err err = digest_of(h, s, digest);
-	return err ? err : put_chain(h, s, prev, digest, chain);
+	return ax_chain_seal_n(h, s, 1, prev, (uint8_t(*)[AX_CHAIN_LEN])chain);
 }
 
-ax_err ax_chain_seal2(struct ax_chain_hasher *h, const struct ax_chain_slot s[2], const uint8_t prev[AX_CHAIN_LEN],
-		      uint8_t chain[2][AX_CHAIN_LEN])
+_Static_assert(AX_CHAIN_GROUP <= AX_SHA256_LANES, "a group is hashed side by side");
+
+ax_err ax_chain_seal_n(struct ax_chain_hasher *h, const struct ax_chain_slot *s, size_t n,
+		       const uint8_t prev[AX_CHAIN_LEN], uint8_t (*chain)[AX_CHAIN_LEN])
 {
-	uint8_t digest[2][AX_CHAIN_LEN];
+	uint8_t digest[AX_CHAIN_GROUP][AX_CHAIN_LEN];
 	ax_err err = AX_OK;
 	if (h->ni) {
-		struct ax_sha256_msg m0 = r_prime(&s[0]), m1 = r_prime(&s[1]);
-		ax_sha256_ni_x2(&m0, &m1, digest[0], digest[1]);
+		struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
+		for (size_t k = 0; k < n; k++)
+			m[k] = r_prime(&s[k]);
+		ax_sha256_ni_lanes(m, n, digest);
 	} else {
-		err = digest_of(h, &s[0], digest[0]);
-		if (!err)
-			err = digest_of(h, &s[1], digest[1]);
+		for (size_t k = 0; k < n && !err; k++)
+			err = digest_of(h, &s[k], digest[k]);
 	}
-	if (!err)
-		err = put_chain(h, &s[0], prev, digest[0], chain[0]);
-	return err ? err : put_chain(h, &s[1], chain[0], digest[1], chain[1]);
+	for (size_t k = 0; k < n && !err; k++)
+		err = put_chain(h, &s[k], k ? chain[k - 1] : prev, digest[k], chain[k]);
+	return err;
 }
 
 /* ---- streams ---- */

@@ -22,11 +22,11 @@ struct map_run {
 	struct ax_strlist rule_files;
 	const char *dead_letter;
 	struct ax_rules *rules;
-	/* Records are sealed in pairs (ax_process_seal2): proc[0] holds the
-	 * first of a pair while proc[1] renders the second. */
-	struct ax_processor proc[2];
-	struct ax_seal seal[2];
-	bool held;
+	/* Records are sealed in groups (ax_process_seal_n): proc[0..held)
+	 * hold the group's first ones while the next renders. */
+	struct ax_processor proc[AX_CHAIN_GROUP];
+	struct ax_seal seal[AX_CHAIN_GROUP];
+	size_t held;
 	struct ax_deadletter dl;
 	struct ax_buf out; /* enriched lines not yet written */
 	struct ax_line_reader lines;
@@ -107,10 +107,10 @@ static int setup(struct map_run *m)
 	ax_diag_finish(&diag);
 	if (!m->rules)
 		return AX_EXIT_USAGE;
-	unsigned depth = (unsigned)m->agent.max_depth;
-	if (ax_processor_init(&m->proc[0], m->rules, depth, m->agent.max_record_size) ||
-	    ax_processor_init(&m->proc[1], m->rules, depth, m->agent.max_record_size) ||
-	    ax_deadletter_open(&m->dl, m->dead_letter) ||
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
+		if (ax_processor_init(&m->proc[k], m->rules, (unsigned)m->agent.max_depth, m->agent.max_record_size))
+			return AX_EXIT_FAILURE;
+	if (ax_deadletter_open(&m->dl, m->dead_letter) ||
 	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
 		return AX_EXIT_FAILURE;
 	ax_buf_init(&m->out, WRITE_BYTES + m->agent.max_record_size + 1);
@@ -156,25 +156,20 @@ static int seal_failed(struct map_run *m)
 	return AX_EXIT_FAILURE;
 }
 
-static int put_pair(struct map_run *m)
-{
-	if (ax_process_seal2(&m->proc[0], &m->seal[0], &m->proc[1], &m->seal[1]))
-		return seal_failed(m);
-	m->link = m->seal[1].next;
-	int rc = put(m, &m->proc[0]);
-	return rc == AX_EXIT_OK ? put(m, &m->proc[1]) : rc;
-}
-
-/* The input's last record, when it had no partner. */
+/* Seals the records held and writes them out. */
 static int put_held(struct map_run *m)
 {
-	if (!m->held)
+	size_t n = m->held;
+	if (n == 0)
 		return AX_EXIT_OK;
-	m->held = false;
-	if (ax_process_seal(&m->proc[0], &m->seal[0]))
+	m->held = 0;
+	if (ax_process_seal_n(m->proc, m->seal, n))
 		return seal_failed(m);
-	m->link = m->seal[0].next;
-	return put(m, &m->proc[0]);
+	m->link = m->seal[n - 1].next;
+	int rc = AX_EXIT_OK;
+	for (size_t k = 0; k < n && rc == AX_EXIT_OK; k++)
+		rc = put(m, &m->proc[k]);
+	return rc;
 }
 
 static int handle_line(struct map_run *m, const struct ax_line *line)
@@ -195,8 +190,7 @@ static int handle_line(struct map_run *m, const struct ax_line *line)
 	if (ax_process_numbered(p, line->data, line->len, &m->origin, seal))
 		return dead_letter(m, line, p->reason);
 	m->enriched++;
-	m->held = !m->held;
-	return m->held ? AX_EXIT_OK : put_pair(m);
+	return ++m->held < AX_CHAIN_GROUP ? AX_EXIT_OK : put_held(m);
 }
 
 static int run(struct map_run *m)
@@ -222,8 +216,8 @@ static void cleanup(struct map_run *m)
 	ax_buf_finish(&m->out);
 	ax_lines_finish(&m->lines);
 	ax_deadletter_close(&m->dl);
-	ax_processor_finish(&m->proc[0]);
-	ax_processor_finish(&m->proc[1]);
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
+		ax_processor_finish(&m->proc[k]);
 	ax_buf_finish(&m->stream);
 	ax_rules_destroy(m->rules);
 	free(m->rule_files.items);

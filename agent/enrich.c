@@ -445,25 +445,25 @@ static ax_err seal_failed(struct ax_processor *p, ax_err err)
 
 ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal)
 {
-	struct ax_chain_hasher *h = hasher_of(p);
-	seal->next.seq = seal->prev.seq + 1;
-	ax_err err = h ? ax_chain_seal(h, &p->slot, seal->prev.chain, seal->next.chain) : AX_ERR_NOMEM;
-	return err ? seal_failed(p, err) : AX_OK;
+	return ax_process_seal_n(p, seal, 1);
 }
 
-ax_err ax_process_seal2(struct ax_processor *a, struct ax_seal *sa, struct ax_processor *b, struct ax_seal *sb)
+ax_err ax_process_seal_n(struct ax_processor *p, struct ax_seal *seal, size_t n)
 {
-	struct ax_chain_hasher *h = hasher_of(a);
-	const struct ax_chain_slot slots[2] = { a->slot, b->slot };
-	uint8_t chain[2][AX_CHAIN_LEN];
-	ax_err err = h ? ax_chain_seal2(h, slots, sa->prev.chain, chain) : AX_ERR_NOMEM;
+	struct ax_chain_hasher *h = hasher_of(&p[0]);
+	struct ax_chain_slot slots[AX_CHAIN_GROUP] = { 0 };
+	uint8_t chain[AX_CHAIN_GROUP][AX_CHAIN_LEN];
+	for (size_t k = 0; k < n; k++)
+		slots[k] = p[k].slot;
+	ax_err err = h ? ax_chain_seal_n(h, slots, n, seal[0].prev.chain, chain) : AX_ERR_NOMEM;
 	if (err)
-		return seal_failed(a, err);
-	sa->next.seq = sa->prev.seq + 1;
-	memcpy(sa->next.chain, chain[0], AX_CHAIN_LEN);
-	sb->prev = sa->next;
-	sb->next.seq = sb->prev.seq + 1;
-	memcpy(sb->next.chain, chain[1], AX_CHAIN_LEN);
+		return seal_failed(&p[0], err);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			seal[k].prev = seal[k - 1].next;
+		seal[k].next.seq = seal[k].prev.seq + 1;
+		memcpy(seal[k].next.chain, chain[k], AX_CHAIN_LEN);
+	}
 	return AX_OK;
 }
 

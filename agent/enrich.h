@@ -68,18 +68,18 @@ ax_err ax_process(struct ax_processor *p, const char *raw, size_t len,
  * stream there once the record is kept (spooled). seal NULL: ax_process. */
 ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
 			 struct ax_seal *seal) AX_WARN_UNUSED;
-/* ax_process_sealed in two steps, so that two records of a stream can be
- * sealed together (ax_chain_seal2). ax_process_numbered renders the record
- * as number seal->prev.seq + 1 of seal->stream, its chain value not yet
- * computed (p->record is complete once sealed); ax_process_seal computes it
- * from seal->prev, ax_process_seal2 a's from sa->prev and b's after it
- * (sb->prev becomes sa->next; b was numbered one after a). A failure to
- * seal (no memory, no SHA-256) is said in the reason of p, or of a. */
+/* ax_process_sealed in two steps, so that the records of a stream can be
+ * sealed in groups (ax_chain_seal_n). ax_process_numbered renders the
+ * record as number seal->prev.seq + 1 of seal->stream, its chain value not
+ * yet computed (p->record is complete once sealed); ax_process_seal
+ * computes it from seal->prev, ax_process_seal_n those of p[0..n) (1 to
+ * AX_CHAIN_GROUP records, each numbered one after the one before): p[0]'s
+ * from seal[0].prev, then each seal[k].prev becomes seal[k - 1].next. A
+ * failure to seal (no memory, no SHA-256) is said in the reason of p[0]. */
 ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
 			   const struct ax_seal *seal) AX_WARN_UNUSED;
 ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal) AX_WARN_UNUSED;
-ax_err ax_process_seal2(struct ax_processor *a, struct ax_seal *sa, struct ax_processor *b,
-			struct ax_seal *sb) AX_WARN_UNUSED;
+ax_err ax_process_seal_n(struct ax_processor *p, struct ax_seal *seal, size_t n) AX_WARN_UNUSED;
 /* Content type of a record when its source does not say (map, file). */
 const char *ax_event_content_type(const struct ax_event *ev);
 

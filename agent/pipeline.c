@@ -25,11 +25,9 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 				   .on_ack = agent->spool == AX_SPOOL_MEMORY };
 	ax_buf_init(&p->stream, 4096);
 	unsigned depth = (unsigned)agent->max_depth;
-	ax_err err = ax_processor_init(&p->proc[0], rules, depth, agent->max_record_size);
-	if (!err)
-		err = ax_processor_init(&p->proc[1], rules, depth, agent->max_record_size);
-	if (!err)
-		err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
+	ax_err err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
+	for (size_t k = 0; k < AX_CHAIN_GROUP && !err; k++)
+		err = ax_processor_init(&p->proc[k], rules, depth, agent->max_record_size);
 	if (!err)
 		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
 	if (!err)
@@ -46,8 +44,8 @@ void ax_pipeline_finish(struct ax_pipeline *p)
 	ax_chains_save(&p->chains, p->synced_end);
 	ax_chains_finish(&p->chains);
 	ax_buf_finish(&p->stream);
-	ax_processor_finish(&p->proc[0]);
-	ax_processor_finish(&p->proc[1]);
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
+		ax_processor_finish(&p->proc[k]);
 	ax_processor_finish(&p->own);
 }
 
@@ -174,13 +172,13 @@ static enum spooled spool_inflight(struct ax_pipeline *p, size_t n, const struct
 	return k < n ? STOPPED : SPOOLED;
 }
 
-/* Seals the n (1 or 2) numbered records of proc[] and spools them. */
-static enum spooled seal_and_spool(struct ax_pipeline *p, size_t n, const struct ax_unit *u,
-				   struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
+/* Seals the records held and spools them. */
+static enum spooled seal_and_spool(struct ax_pipeline *p, const struct ax_unit *u, struct ax_chain_stream *stream,
+				   struct ax_pipeline_counts *counts)
 {
-	p->held = false;
-	ax_err err = n == 2 ? ax_process_seal2(&p->proc[0], &p->seal[0], &p->proc[1], &p->seal[1])
-			    : ax_process_seal(&p->proc[0], &p->seal[0]);
+	size_t n = p->held;
+	p->held = 0;
+	ax_err err = ax_process_seal_n(p->proc, p->seal, n);
 	if (!err)
 		return spool_inflight(p, n, u, stream, counts);
 	for (size_t k = 0; k < n; k++)
@@ -188,8 +186,8 @@ static enum spooled seal_and_spool(struct ax_pipeline *p, size_t n, const struct
 	return REFUSED;
 }
 
-/* Numbers a record after the stream's last (and the held one), and spools
- * it with its partner. */
+/* Numbers a record after the stream's last (and those held), and spools
+ * the group once it is full. */
 static enum spooled number_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
 				  const struct ax_origin *origin, struct ax_chain_stream *stream,
 				  struct ax_pipeline_counts *counts)
@@ -203,8 +201,7 @@ static enum spooled number_record(struct ax_pipeline *p, const struct ax_unit *u
 		return REFUSED;
 	}
 	p->held_index[k] = i;
-	p->held = !p->held;
-	return p->held ? SPOOLED : seal_and_spool(p, 2, u, stream, counts);
+	return ++p->held < AX_CHAIN_GROUP ? SPOOLED : seal_and_spool(p, u, stream, counts);
 }
 
 static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
@@ -269,9 +266,9 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 	struct ax_chain_stream *stream = stream_of(p, origin);
 	for (size_t i = 0; i < u->count && all_in; i++)
 		all_in = handle_record(p, u, i, origin, stream, counts) != STOPPED;
-	if (all_in && p->held) /* the unit's last record had no partner */
-		all_in = seal_and_spool(p, 1, u, stream, counts) != STOPPED;
-	p->held = false;
+	if (all_in && p->held) /* the unit's last group */
+		all_in = seal_and_spool(p, u, stream, counts) != STOPPED;
+	p->held = 0;
 	if (all_in) /* a unit ends a frame: readers see it at once */
 		all_in = spool_retry(p, NULL) == SPOOLED;
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;

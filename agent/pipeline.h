@@ -26,13 +26,13 @@ struct ax_pipeline_counts {
 };
 
 struct ax_pipeline {
-	/* A unit's records are numbered into proc[0] and proc[1] and sealed in
-	 * pairs (ax_process_seal2); held: proc[0] has one that waits for its
-	 * partner (the record held_index of the unit). */
-	struct ax_processor proc[2];
-	struct ax_seal seal[2];
-	size_t held_index[2];
-	bool held;
+	/* A unit's records are numbered into proc[] and sealed in groups
+	 * (ax_process_seal_n); proc[0..held) wait for the group to fill
+	 * (records held_index[] of the unit). */
+	struct ax_processor proc[AX_CHAIN_GROUP];
+	struct ax_seal seal[AX_CHAIN_GROUP];
+	size_t held_index[AX_CHAIN_GROUP];
+	size_t held;
 	/* Records sealed into a stream and not yet spooled (the spool may wait
 	 * for room): an own record of that stream spooled meanwhile takes a
 	 * number after them, and last moves past it. */

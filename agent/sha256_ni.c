@@ -3,6 +3,7 @@
  * step; the state lives in the ABEF/CDGH order those instructions use. */
 #include "sha256_ni.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -64,44 +65,48 @@ NI static inline void rounds4(struct state *s, __m128i w, int step)
 	s->abef = _mm_sha256rnds2_epu32(s->abef, s->cdgh, _mm_shuffle_epi32(wk, 0x0E));
 }
 
-NI static inline __attribute__((always_inline)) void compress(struct state *s, const uint8_t *block)
+/* One block of each of n messages (n a constant where it is inlined): the
+ * same steps, interleaved, so the SHA unit works on one while another's
+ * round waits for its result. */
+NI static inline __attribute__((always_inline)) void compress_lanes(struct state *s, const uint8_t *const *block,
+								   int n)
 {
-	struct state in = *s;
-	__m128i w[4];
-	for (int i = 0; i < 4; i++)
-		w[i] = big_endian_words(block + 16 * i);
+	struct state in[AX_SHA256_LANES];
+	__m128i w[AX_SHA256_LANES][4];
+	for (int k = 0; k < n; k++) {
+		in[k] = s[k];
+		for (int i = 0; i < 4; i++)
+			w[k][i] = big_endian_words(block[k] + 16 * i);
+	}
 #pragma GCC unroll 16
 	for (int step = 0; step < 16; step++) {
-		if (step >= 4)
-			w[step & 3] = schedule(w[step & 3], w[(step + 1) & 3], w[(step + 2) & 3], w[(step + 3) & 3]);
-		rounds4(s, w[step & 3], step);
+#pragma GCC unroll 4
+		for (int k = 0; k < n; k++) {
+			if (step >= 4)
+				w[k][step & 3] = schedule(w[k][step & 3], w[k][(step + 1) & 3], w[k][(step + 2) & 3],
+							  w[k][(step + 3) & 3]);
+			rounds4(&s[k], w[k][step & 3], step);
+		}
 	}
-	s->abef = _mm_add_epi32(s->abef, in.abef);
-	s->cdgh = _mm_add_epi32(s->cdgh, in.cdgh);
+	for (int k = 0; k < n; k++) {
+		s[k].abef = _mm_add_epi32(s[k].abef, in[k].abef);
+		s[k].cdgh = _mm_add_epi32(s[k].cdgh, in[k].cdgh);
+	}
 }
 
-/* Two blocks of two messages: the same steps, interleaved. */
-NI static inline __attribute__((always_inline)) void compress2(struct state *s, const uint8_t *block, struct state *t, const uint8_t *block_t)
+NI static void compress1(struct state *s, const uint8_t *const *block)
 {
-	struct state in_s = *s, in_t = *t;
-	__m128i w[4], v[4];
-	for (int i = 0; i < 4; i++) {
-		w[i] = big_endian_words(block + 16 * i);
-		v[i] = big_endian_words(block_t + 16 * i);
-	}
-#pragma GCC unroll 16
-	for (int step = 0; step < 16; step++) {
-		if (step >= 4) {
-			w[step & 3] = schedule(w[step & 3], w[(step + 1) & 3], w[(step + 2) & 3], w[(step + 3) & 3]);
-			v[step & 3] = schedule(v[step & 3], v[(step + 1) & 3], v[(step + 2) & 3], v[(step + 3) & 3]);
-		}
-		rounds4(s, w[step & 3], step);
-		rounds4(t, v[step & 3], step);
-	}
-	s->abef = _mm_add_epi32(s->abef, in_s.abef);
-	s->cdgh = _mm_add_epi32(s->cdgh, in_s.cdgh);
-	t->abef = _mm_add_epi32(t->abef, in_t.abef);
-	t->cdgh = _mm_add_epi32(t->cdgh, in_t.cdgh);
+	compress_lanes(s, block, 1);
+}
+
+NI static void compress2(struct state *s, const uint8_t *const *block)
+{
+	compress_lanes(s, block, 2);
+}
+
+NI static void compress4(struct state *s, const uint8_t *const *block)
+{
+	compress_lanes(s, block, 4);
 }
 
 NI static void start(struct state *s)
@@ -170,35 +175,59 @@ static const uint8_t *block_at(struct blocks *b, size_t i)
 	return b->seam;
 }
 
-NI void ax_sha256_ni(const struct ax_sha256_msg *m, uint8_t out[AX_SHA256_LEN])
+/* Block i of m lanes, in groups of four, two and one. */
+NI static void compress_some(struct state *s, const uint8_t *const *block, size_t m)
 {
-	struct blocks b;
-	struct state s;
-	blocks_init(&b, m);
-	start(&s);
-	for (size_t i = 0; i < b.count; i++)
-		compress(&s, block_at(&b, i));
-	digest(&s, out);
+	size_t done = 0;
+	for (; m - done >= 4; done += 4)
+		compress4(s + done, block + done);
+	for (; m - done >= 2; done += 2)
+		compress2(s + done, block + done);
+	if (done < m)
+		compress1(s + done, block + done);
 }
 
-NI void ax_sha256_ni_x2(const struct ax_sha256_msg *a, const struct ax_sha256_msg *b, uint8_t out_a[AX_SHA256_LEN],
-			uint8_t out_b[AX_SHA256_LEN])
+/* Block i of the lanes that still have one. */
+NI static void compress_step(struct state *s, struct blocks *b, size_t n, size_t i)
 {
-	struct blocks ba, bb;
-	struct state sa, sb;
-	blocks_init(&ba, a);
-	blocks_init(&bb, b);
-	start(&sa);
-	start(&sb);
-	size_t both = ba.count < bb.count ? ba.count : bb.count, i;
-	for (i = 0; i < both; i++)
-		compress2(&sa, block_at(&ba, i), &sb, block_at(&bb, i));
-	for (size_t j = i; j < ba.count; j++)
-		compress(&sa, block_at(&ba, j));
-	for (size_t j = i; j < bb.count; j++)
-		compress(&sb, block_at(&bb, j));
-	digest(&sa, out_a);
-	digest(&sb, out_b);
+	struct state live[AX_SHA256_LANES];
+	const uint8_t *block[AX_SHA256_LANES] = { 0 };
+	size_t lane[AX_SHA256_LANES], m = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (i < b[k].count) {
+			lane[m] = k;
+			live[m] = s[k];
+			block[m++] = block_at(&b[k], i);
+		}
+	}
+	compress_some(live, block, m);
+	for (size_t k = 0; k < m; k++)
+		s[lane[k]] = live[k];
+}
+
+NI void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
+{
+	struct blocks b[AX_SHA256_LANES];
+	struct state s[AX_SHA256_LANES];
+	size_t all = SIZE_MAX, count = 0; /* blocks every lane has; the longest lane's */
+	n = n < AX_SHA256_LANES ? n : AX_SHA256_LANES; /* as promised; the compiler cannot know */
+	for (size_t k = 0; k < n; k++) {
+		blocks_init(&b[k], &m[k]);
+		start(&s[k]);
+		all = b[k].count < all ? b[k].count : all;
+		count = b[k].count > count ? b[k].count : count;
+	}
+	size_t i = 0;
+	for (; i < all; i++) {
+		const uint8_t *block[AX_SHA256_LANES] = { 0 };
+		for (size_t k = 0; k < n; k++)
+			block[k] = block_at(&b[k], i);
+		compress_some(s, block, n);
+	}
+	for (; i < count; i++)
+		compress_step(s, b, n, i);
+	for (size_t k = 0; k < n; k++)
+		digest(&s[k], out[k]);
 }
 
 #else
@@ -208,17 +237,10 @@ bool ax_sha256_ni_usable(void)
 	return false;
 }
 
-void ax_sha256_ni(const struct ax_sha256_msg *m, uint8_t out[AX_SHA256_LEN])
+void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
 {
 	(void)m;
-	memset(out, 0, AX_SHA256_LEN);
-}
-
-void ax_sha256_ni_x2(const struct ax_sha256_msg *a, const struct ax_sha256_msg *b, uint8_t out_a[AX_SHA256_LEN],
-		     uint8_t out_b[AX_SHA256_LEN])
-{
-	ax_sha256_ni(a, out_a);
-	ax_sha256_ni(b, out_b);
+	memset(out, 0, n * AX_SHA256_LEN);
 }
 
 #endif

@@ -3,11 +3,10 @@
  *
  * Every record the agent emits is hashed for its chain (chain.h), so SHA-256
  * is a large part of a record's cost. OpenSSL's SHA-NI code hashes one message
- * at a time, and each round waits for the one before it; two independent
- * messages interleaved keep the SHA unit busy, about 1.9 times the rate
- * (1.6 KiB records: 1090 ns with EVP, 870 alone, 580 each in pairs). A
- * message is two pieces, hashed as one (R' is a record with its chain digits
- * taken out). x86-64 only; ax_sha256_ni_usable says whether this CPU has the
+ * at a time, and each round waits for the one before it; independent
+ * messages interleaved keep the SHA unit busy (1.6 KiB records: 1090 ns
+ * with EVP, 870 alone, 580 each in pairs, 480 in fours). A message is two
+ * pieces, hashed as one (R' is a record with its chain digits taken out). x86-64 only; ax_sha256_ni_usable says whether this CPU has the
  * instructions (elsewhere: never, and chain.c uses OpenSSL). */
 #ifndef AX_AGENT_SHA256_NI_H
 #define AX_AGENT_SHA256_NI_H
@@ -24,10 +23,11 @@ struct ax_sha256_msg {
 	size_t len[2];
 };
 
+#define AX_SHA256_LANES 4 /* messages hashed side by side at most */
+
 bool ax_sha256_ni_usable(void);
-/* Only when ax_sha256_ni_usable(). */
-void ax_sha256_ni(const struct ax_sha256_msg *m, uint8_t out[AX_SHA256_LEN]);
-void ax_sha256_ni_x2(const struct ax_sha256_msg *a, const struct ax_sha256_msg *b, uint8_t out_a[AX_SHA256_LEN],
-		     uint8_t out_b[AX_SHA256_LEN]);
+/* The SHA-256 of n messages (1 to AX_SHA256_LANES) into out[0..n); only
+ * when ax_sha256_ni_usable(). */
+void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN]);
 
 #endif

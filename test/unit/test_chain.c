@@ -66,7 +66,7 @@ static void test_known_answer(void **state)
 	assert_int_equal(ax_chain_link(h, c1, d, again), AX_OK);
 	assert_memory_equal(again, c2, AX_CHAIN_LEN);
 
-	/* sealed as a pair: the same values (side by side with SHA-NI, one
+	/* sealed as a group: the same values (side by side with SHA-NI, one
 	 * after the other without) */
 	struct ax_chain_slot slots[2];
 	uint8_t pair[2][AX_CHAIN_LEN];
@@ -77,7 +77,7 @@ static void test_known_answer(void **state)
 		assert_true(ax_chain_tail_parse(texts[i], strlen(texts[i]), &t));
 		slots[i] = (struct ax_chain_slot){ .rec = texts[i], .begin = t.begin, .end = t.end, .hex = t.hex };
 	}
-	assert_int_equal(ax_chain_seal2(h, slots, zero, pair), AX_OK);
+	assert_int_equal(ax_chain_seal_n(h, slots, 2, zero, pair), AX_OK);
 	assert_memory_equal(pair[0], c1, AX_CHAIN_LEN);
 	assert_memory_equal(pair[1], c2, AX_CHAIN_LEN);
 	assert_non_null(strstr(r1, known_c1));
@@ -294,31 +294,41 @@ static void test_sealed_records(void **state)
 	ax_buf_finish(&name);
 }
 
-/* Numbered in pairs and sealed together (ax_process_seal2), records of
- * every length chain as when each is sealed on its own. */
-static void test_sealed_in_pairs(void **state)
+/* Numbered in groups of every size and sealed together
+ * (ax_process_seal_n), records of every length chain as when each is
+ * sealed on its own. */
+static void test_sealed_in_groups(void **state)
 {
 	struct fixture *f = *state;
 	struct ax_origin o = { .source = "s", .type = "map", .host = "h", .version = "v" };
-	struct ax_processor b;
-	assert_int_equal(ax_processor_init(&b, f->rules, 64, 1u << 20), AX_OK);
-	char raw_a[4200], raw_b[4200];
+	struct ax_processor procs[AX_CHAIN_GROUP];
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
+		assert_int_equal(ax_processor_init(&procs[k], f->rules, 64, 1u << 20), AX_OK);
+	char raw[4200];
 	struct ax_link link = { 0 };
-	for (int la = 0; la < 4000; la += 333) {
-		int lb = (la * 7 + 50) % 3000;
-		snprintf(raw_a, sizeof(raw_a), "{\"Id\":\"%0*d\"}", la + 1, 1);
-		snprintf(raw_b, sizeof(raw_b), "{\"Id\":\"%0*d\"}", lb + 1, 2);
-		struct ax_seal sa = { .stream = "s", .prev = link }, sb = { .stream = "s", .prev = { .seq = link.seq + 1 } };
-		assert_int_equal(ax_process_numbered(&f->p, raw_a, strlen(raw_a), &o, &sa), AX_OK);
-		assert_int_equal(ax_process_numbered(&b, raw_b, strlen(raw_b), &o, &sb), AX_OK);
-		assert_int_equal(ax_process_seal2(&f->p, &sa, &b, &sb), AX_OK);
-		assert_memory_equal(sb.prev.chain, sa.next.chain, AX_CHAIN_LEN);
-		check_sealed(f, &f->p, &sa, "s");
-		check_sealed(f, &b, &sb, "s");
-		link = sb.next;
+	uint64_t records = 0;
+	for (int round = 0; round < 12; round++) {
+		size_t n = (size_t)round % AX_CHAIN_GROUP + 1;
+		struct ax_seal seal[AX_CHAIN_GROUP];
+		for (size_t k = 0; k < n; k++) {
+			int len = (round * 333 + (int)k * 1017) % 4000;
+			snprintf(raw, sizeof(raw), "{\"Id\":\"%0*d\"}", len + 1, (int)k);
+			seal[k] = (struct ax_seal){ .stream = "s", .prev = link };
+			seal[k].prev.seq += k;
+			assert_int_equal(ax_process_numbered(&procs[k], raw, strlen(raw), &o, &seal[k]), AX_OK);
+		}
+		assert_int_equal(ax_process_seal_n(procs, seal, n), AX_OK);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				assert_memory_equal(seal[k].prev.chain, seal[k - 1].next.chain, AX_CHAIN_LEN);
+			check_sealed(f, &procs[k], &seal[k], "s");
+		}
+		link = seal[n - 1].next;
+		records += n;
 	}
-	assert_int_equal(link.seq, 2 * 13);
-	ax_processor_finish(&b);
+	assert_int_equal(link.seq, records);
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
+		ax_processor_finish(&procs[k]);
 }
 
 /* Unsealed records (ax_process) keep the 1.0 shape: no chain members. */
@@ -488,7 +498,7 @@ int main(void)
 		cmocka_unit_test(test_tail_parse),
 		cmocka_unit_test(test_stream_names),
 		cmocka_unit_test_setup_teardown(test_sealed_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sealed_in_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_in_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_unreadable, setup, teardown),

@@ -1,6 +1,7 @@
-/* test_sha256.c - the SHA-NI SHA-256 (one message, two side by side, each in
- * two pieces) gives OpenSSL's digests for every length around the block and
- * padding edges, every seam between the pieces, and pairs of unequal length. */
+/* test_sha256.c - the SHA-NI SHA-256 (one message, or up to four side by
+ * side, each in two pieces) gives OpenSSL's digests for every length around
+ * the block and padding edges, every seam between the pieces, and groups of
+ * unequal lengths. */
 #include "unit.h"
 
 #include <openssl/sha.h>
@@ -52,14 +53,14 @@ static void test_known_values(void **state)
 	};
 	unsigned char out[32];
 	struct ax_sha256_msg abc = { { "ab", "c" }, { 2, 1 } };
-	ax_sha256_ni(&abc, out);
+	ax_sha256_ni_lanes(&abc, 1, &out);
 	assert_memory_equal(out, abc_digest, 32);
 	static const unsigned char empty_digest[32] = {
 		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
 		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 	};
 	struct ax_sha256_msg empty = { { "", "" }, { 0, 0 } };
-	ax_sha256_ni(&empty, out);
+	ax_sha256_ni_lanes(&empty, 1, &out);
 	assert_memory_equal(out, empty_digest, 32);
 }
 
@@ -72,7 +73,7 @@ static void test_every_length_and_seam(void **state)
 		want(buf, len, exp);
 		for (size_t seam = 0; seam <= len; seam += len < 140 ? 1 : 37) {
 			struct ax_sha256_msg m = split(buf, len, seam);
-			ax_sha256_ni(&m, got);
+			ax_sha256_ni_lanes(&m, 1, &got);
 			if (memcmp(got, exp, 32))
 				fail_msg("length %zu, seam at %zu", len, seam);
 		}
@@ -80,20 +81,28 @@ static void test_every_length_and_seam(void **state)
 	free(buf);
 }
 
-static void test_pairs(void **state)
+/* Groups of 2, 3 and 4 messages of unequal lengths: each lane drops out
+ * when its message ends, the others go on. */
+static void test_groups(void **state)
 {
 	(void)state;
 	unsigned char *buf = random_bytes(2 * MAX);
-	unsigned char got_a[32], got_b[32], exp_a[32], exp_b[32];
-	for (size_t la = 0; la <= MAX; la += la < 200 ? 3 : 127) {
-		for (size_t lb = 0; lb <= MAX; lb += lb < 200 ? 7 : 211) {
-			const unsigned char *b = buf + MAX + (la % 13);
-			want(buf, la, exp_a);
-			want(b, lb, exp_b);
-			struct ax_sha256_msg ma = split(buf, la, la / 3), mb = split(b, lb, lb - lb / 5);
-			ax_sha256_ni_x2(&ma, &mb, got_a, got_b);
-			if (memcmp(got_a, exp_a, 32) || memcmp(got_b, exp_b, 32))
-				fail_msg("lengths %zu and %zu", la, lb);
+	unsigned char got[AX_SHA256_LANES][32], exp[32];
+	srand(5);
+	for (int round = 0; round < 3000; round++) {
+		size_t n = 2 + (size_t)round % (AX_SHA256_LANES - 1);
+		struct ax_sha256_msg m[AX_SHA256_LANES];
+		size_t len[AX_SHA256_LANES], at[AX_SHA256_LANES];
+		for (size_t k = 0; k < n; k++) {
+			len[k] = round < 1000 ? (size_t)rand() % 300 : (size_t)rand() % MAX;
+			at[k] = (size_t)rand() % MAX;
+			m[k] = split(buf + at[k], len[k], len[k] ? (size_t)rand() % len[k] : 0);
+		}
+		ax_sha256_ni_lanes(m, n, got);
+		for (size_t k = 0; k < n; k++) {
+			want(buf + at[k], len[k], exp);
+			if (memcmp(got[k], exp, 32))
+				fail_msg("round %d: lane %zu of %zu, length %zu", round, k, n, len[k]);
 		}
 	}
 	free(buf);
@@ -104,7 +113,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_known_values, setup),
 		cmocka_unit_test_setup(test_every_length_and_seam, setup),
-		cmocka_unit_test_setup(test_pairs, setup),
+		cmocka_unit_test_setup(test_groups, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
