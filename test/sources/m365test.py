@@ -156,6 +156,12 @@ def graph_list(emu, path, query, tenant=TENANT):
     return out
 
 
+def started(entry):
+    """When the emulator began to handle a request of its log (an entry's t is when it had answered,
+    and it may log that late): a client cannot have had the answer before, nor sent the request after."""
+    return entry["t"] - entry["ms"] / 1000.0
+
+
 def versions(records):
     """(id, lastUpdateDateTime) of the alerts among records."""
     return [(r["id"], r["lastUpdateDateTime"]) for r in records if r.get("annexa", {}).get("type") == "graph_alerts"]
