@@ -51,6 +51,18 @@ def check(cond, what):
     return cond
 
 
+def logged(emu, since, n, deadline=10.0):
+    """The request log after seq since, once it holds n entries (or at the deadline): the
+    emulator logs a request, and counts it in its stats, after the answer is written, so a
+    client can read the answer first."""
+    end = time.monotonic() + deadline
+    log = emu.log(since)
+    while len(log) < n and time.monotonic() < end:
+        time.sleep(0.02)
+        log = emu.log(since)
+    return log
+
+
 def section(name):
     print("-- " + name, flush=True)
 
@@ -906,7 +918,9 @@ def test_faults(c, fetched):
     once({"action": "truncate"}, blob)
     mid = emu.stats()["blobs"]["served"]
     c.api("GET", blob)
-    after = emu.stats()["blobs"]["served"]
+    after, end = mid, time.monotonic() + 10
+    while after == mid and time.monotonic() < end:  # counted just after the answer is written
+        after = emu.stats()["blobs"]["served"]
     check(mid == before and after == before + 1, "only complete, unaltered blob answers count as served")
     # random faults: transient by construction
     emu.knobs(error_rate=1.0)
@@ -934,6 +948,7 @@ def test_publisher(c):
     c.api("GET", feed + "subscriptions/list", pub=False)
     emu.knobs(publisher_id=PUB)
     c.api("GET", feed + "subscriptions/list?PublisherIdentifier=" + str(uuid.uuid4()), pub=False)
+    logged(emu, 0, 3)
     p = emu.stats()["publisher"]
     check(p["with"] == 2 and p["without"] == 1 and len(p["missing"]) == 1
           and p["missing"][0]["path"].endswith("subscriptions/list") and len(p["unexpected"]) == 1,
@@ -948,7 +963,7 @@ def test_publisher(c):
           "request headers logged, the token itself redacted")
     since = log[-1]["seq"]
     c.api("GET", feed + "subscriptions/list")
-    check(len(emu.log(since)) == 1, "log?since= returns only newer entries")
+    check(len(logged(emu, since, 1)) == 1, "log?since= returns only newer entries")
 
 
 # ---------------------------------------------------------------- Graph alerts_v2 (5.26-5.28)
