@@ -186,9 +186,8 @@ static ax_err digest_of(struct ax_chain_hasher *h, const struct ax_chain_slot *s
 	return sha256_2(h, m.piece[0], m.len[0], m.piece[1], m.len[1], out);
 }
 
-/* Links a digest after prev and writes the record's digits. */
-static ax_err put_chain(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
-			const uint8_t digest[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN])
+ax_err ax_chain_put(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
+		    const uint8_t digest[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN])
 {
 	ax_err err = ax_chain_link(h, prev, digest, chain);
 	if (!err)
@@ -204,22 +203,32 @@ ax_err ax_chain_seal(struct ax_chain_hasher *h, const struct ax_chain_slot *s, c
 
 _Static_assert(AX_CHAIN_GROUP <= AX_SHA256_LANES, "a group is hashed side by side");
 
+ax_err ax_chain_digest_n(struct ax_chain_hasher *h, const struct ax_chain_slot *const *s, size_t n,
+			 uint8_t (*digest)[AX_CHAIN_LEN])
+{
+	if (!h->ni) {
+		ax_err err = AX_OK;
+		for (size_t k = 0; k < n && !err; k++)
+			err = digest_of(h, s[k], digest[k]);
+		return err;
+	}
+	struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
+	for (size_t k = 0; k < n; k++)
+		m[k] = r_prime(s[k]);
+	ax_sha256_ni_lanes(m, n, digest);
+	return AX_OK;
+}
+
 ax_err ax_chain_seal_n(struct ax_chain_hasher *h, const struct ax_chain_slot *s, size_t n,
 		       const uint8_t prev[AX_CHAIN_LEN], uint8_t (*chain)[AX_CHAIN_LEN])
 {
+	const struct ax_chain_slot *slot[AX_CHAIN_GROUP] = { 0 };
 	uint8_t digest[AX_CHAIN_GROUP][AX_CHAIN_LEN];
-	ax_err err = AX_OK;
-	if (h->ni) {
-		struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
-		for (size_t k = 0; k < n; k++)
-			m[k] = r_prime(&s[k]);
-		ax_sha256_ni_lanes(m, n, digest);
-	} else {
-		for (size_t k = 0; k < n && !err; k++)
-			err = digest_of(h, &s[k], digest[k]);
-	}
+	for (size_t k = 0; k < n; k++)
+		slot[k] = &s[k];
+	ax_err err = ax_chain_digest_n(h, slot, n, digest);
 	for (size_t k = 0; k < n && !err; k++)
-		err = put_chain(h, &s[k], k ? chain[k - 1] : prev, digest[k], chain[k]);
+		err = ax_chain_put(h, &s[k], k ? chain[k - 1] : prev, digest[k], chain[k]);
 	return err;
 }
 

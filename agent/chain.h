@@ -126,6 +126,14 @@ ax_err ax_chain_seal(struct ax_chain_hasher *h, const struct ax_chain_slot *s, c
 #define AX_CHAIN_GROUP 4
 ax_err ax_chain_seal_n(struct ax_chain_hasher *h, const struct ax_chain_slot *s, size_t n,
 		       const uint8_t prev[AX_CHAIN_LEN], uint8_t (*chain)[AX_CHAIN_LEN]) AX_WARN_UNUSED;
+/* The same in two steps, so that the digests can be made apart (in other
+ * threads) from the links, which follow each other: SHA-256(R') of n slots
+ * (1 to AX_CHAIN_GROUP, side by side where the CPU can); then each record's
+ * chain from prev and its digest, its digits written. */
+ax_err ax_chain_digest_n(struct ax_chain_hasher *h, const struct ax_chain_slot *const *s, size_t n,
+			 uint8_t (*digest)[AX_CHAIN_LEN]) AX_WARN_UNUSED;
+ax_err ax_chain_put(struct ax_chain_hasher *h, const struct ax_chain_slot *s, const uint8_t prev[AX_CHAIN_LEN],
+		    const uint8_t digest[AX_CHAIN_LEN], uint8_t chain[AX_CHAIN_LEN]) AX_WARN_UNUSED;
 void ax_chain_hex(const uint8_t v[AX_CHAIN_LEN], char out[AX_CHAIN_HEX]);
 bool ax_chain_unhex(const char *hex, uint8_t v[AX_CHAIN_LEN]);
 

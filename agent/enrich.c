@@ -179,7 +179,7 @@ static struct iso_entry *iso_lookup(struct ax_iso_cache *c, const struct ax_mapp
 static ax_err add_iso(struct ax_processor *p)
 {
 	const struct ax_mapping *m = &p->mapping;
-	struct ax_iso_cache *c = p->iso_cache;
+	struct ax_iso_cache *c = p->kit->iso_cache;
 	struct iso_entry *e = iso_lookup(c, m);
 	if (!iso_entry_is(e, m)) {
 		ax_buf_clear(&c->scratch);
@@ -367,8 +367,22 @@ static void fill_record(struct ax_processor *p, const struct ax_origin *o, const
 	r->tenant = tenant;
 }
 
-ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
-			 unsigned max_depth, size_t max_record)
+ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules)
+{
+	*k = (struct ax_kit){ .cache = ax_match_cache_create(rules), .iso_cache = iso_cache_create() };
+	return k->cache && k->iso_cache ? AX_OK : AX_ERR_NOMEM;
+}
+
+void ax_kit_finish(struct ax_kit *k)
+{
+	ax_match_cache_destroy(k->cache);
+	iso_cache_destroy(k->iso_cache);
+	ax_chain_hasher_destroy(k->hasher);
+	*k = (struct ax_kit){ 0 };
+}
+
+ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules,
+			      unsigned max_depth, size_t max_record)
 {
 	memset(p, 0, sizeof(*p));
 	p->rules = rules;
@@ -377,17 +391,23 @@ ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
 	ax_buf_init(&p->out, max_record + 64 * 1024);
 	ax_buf_init(&p->origin_text, 64 * 1024);
 	p->doc = ax_json_doc_create(max_depth);
-	p->cache = ax_match_cache_create(rules);
-	p->iso_cache = iso_cache_create();
-	return p->doc && p->cache && p->iso_cache ? AX_OK : AX_ERR_NOMEM;
+	return p->doc ? AX_OK : AX_ERR_NOMEM;
+}
+
+ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
+			 unsigned max_depth, size_t max_record)
+{
+	ax_err err = ax_processor_init_lent(p, rules, max_depth, max_record);
+	if (!err)
+		err = ax_kit_init(&p->own, rules);
+	p->kit = &p->own;
+	return err;
 }
 
 void ax_processor_finish(struct ax_processor *p)
 {
 	ax_json_doc_destroy(p->doc);
-	ax_match_cache_destroy(p->cache);
-	iso_cache_destroy(p->iso_cache);
-	ax_chain_hasher_destroy(p->hasher);
+	ax_kit_finish(&p->own);
 	ax_buf_finish(&p->out);
 	ax_buf_finish(&p->origin_text);
 	free(p->origin.source);
@@ -418,7 +438,7 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 		snprintf(p->reason, sizeof(p->reason), "record already has an \"iso27001\" or \"annexa\" member (enriched before?)");
 		return AX_ERR_JSON;
 	}
-	ax_mapper_eval_cached(p->rules, p->cache, &p->ev, &p->mapping);
+	ax_mapper_eval_cached(p->rules, p->kit->cache, &p->ev, &p->mapping);
 	const char *ctype = o->content_type ? o->content_type : ax_event_content_type(&p->ev);
 	const char *tenant = o->tenant ? o->tenant : tenant_of(&p->ev);
 	err = splice(p, o, ctype, tenant, seal);
@@ -432,9 +452,9 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 
 static struct ax_chain_hasher *hasher_of(struct ax_processor *p)
 {
-	if (!p->hasher)
-		p->hasher = ax_chain_hasher_create();
-	return p->hasher;
+	if (!p->kit->hasher)
+		p->kit->hasher = ax_chain_hasher_create();
+	return p->kit->hasher;
 }
 
 static ax_err seal_failed(struct ax_processor *p, ax_err err)
@@ -448,23 +468,43 @@ ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal)
 	return ax_process_seal_n(p, seal, 1);
 }
 
+ax_err ax_process_digest_n(struct ax_processor *const *p, size_t n)
+{
+	struct ax_chain_hasher *h = hasher_of(p[0]);
+	const struct ax_chain_slot *slots[AX_CHAIN_GROUP] = { 0 };
+	uint8_t digest[AX_CHAIN_GROUP][AX_CHAIN_LEN];
+	for (size_t k = 0; k < n; k++)
+		slots[k] = &p[k]->slot;
+	ax_err err = h ? ax_chain_digest_n(h, slots, n, digest) : AX_ERR_NOMEM;
+	if (err)
+		return seal_failed(p[0], err);
+	for (size_t k = 0; k < n; k++)
+		memcpy(p[k]->digest, digest[k], AX_CHAIN_LEN);
+	return AX_OK;
+}
+
+ax_err ax_process_link(struct ax_processor *p, struct ax_seal *seal)
+{
+	struct ax_chain_hasher *h = hasher_of(p);
+	ax_err err = h ? ax_chain_put(h, &p->slot, seal->prev.chain, p->digest, seal->next.chain) : AX_ERR_NOMEM;
+	if (err)
+		return seal_failed(p, err);
+	seal->next.seq = seal->prev.seq + 1;
+	return AX_OK;
+}
+
 ax_err ax_process_seal_n(struct ax_processor *p, struct ax_seal *seal, size_t n)
 {
-	struct ax_chain_hasher *h = hasher_of(&p[0]);
-	struct ax_chain_slot slots[AX_CHAIN_GROUP] = { 0 };
-	uint8_t chain[AX_CHAIN_GROUP][AX_CHAIN_LEN];
+	struct ax_processor *group[AX_CHAIN_GROUP] = { 0 };
 	for (size_t k = 0; k < n; k++)
-		slots[k] = p[k].slot;
-	ax_err err = h ? ax_chain_seal_n(h, slots, n, seal[0].prev.chain, chain) : AX_ERR_NOMEM;
-	if (err)
-		return seal_failed(&p[0], err);
-	for (size_t k = 0; k < n; k++) {
+		group[k] = &p[k];
+	ax_err err = ax_process_digest_n(group, n);
+	for (size_t k = 0; k < n && !err; k++) {
 		if (k)
 			seal[k].prev = seal[k - 1].next;
-		seal[k].next.seq = seal[k].prev.seq + 1;
-		memcpy(seal[k].next.chain, chain[k], AX_CHAIN_LEN);
+		err = ax_process_link(&p[k], &seal[k]);
 	}
-	return AX_OK;
+	return err ? seal_failed(&p[0], err) : AX_OK;
 }
 
 ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *o,

@@ -30,10 +30,23 @@ struct ax_origin {
 #define AX_ISO_CACHE_SLOTS 256
 struct ax_iso_cache;
 
-struct ax_processor {
-	const struct ax_rules *rules;
+/* What processing takes besides a record: the mapper's and the iso
+ * member's caches, and a SHA-256 hasher (made at first use). A processor
+ * has its own, or uses the one lent it (ax_processor_init_lent): a thread's
+ * processors then share warm caches. */
+struct ax_kit {
 	struct ax_match_cache *cache;
 	struct ax_iso_cache *iso_cache;
+	struct ax_chain_hasher *hasher;
+};
+
+ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules) AX_WARN_UNUSED;
+void ax_kit_finish(struct ax_kit *k);
+
+struct ax_processor {
+	const struct ax_rules *rules;
+	struct ax_kit *kit; /* &own, or lent */
+	struct ax_kit own;
 	/* the annexa member's fixed parts, for the last origin seen */
 	struct {
 		char *source, *type, *host, *version;
@@ -47,8 +60,8 @@ struct ax_processor {
 	struct ax_buf out;
 	const char *controls[AX_CSET_MAX];
 	struct ax_record record;
-	struct ax_chain_hasher *hasher; /* for sealed records, made at the first */
 	struct ax_chain_slot slot;      /* where a numbered record's chain value goes */
+	uint8_t digest[AX_CHAIN_LEN];   /* ax_process_digest_n's */
 	char ingested_at[32];
 	long long ingested_sec;
 	char reason[256]; /* why the last record failed */
@@ -56,6 +69,9 @@ struct ax_processor {
 
 ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
 			 unsigned max_depth, size_t max_record) AX_WARN_UNUSED;
+/* The same without a kit of its own: p->kit is set before each use. */
+ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules,
+			      unsigned max_depth, size_t max_record) AX_WARN_UNUSED;
 void ax_processor_finish(struct ax_processor *p);
 /* Decodes, maps and enriches raw; on success p->record describes the
  * enriched record (valid until the next call). On failure p->reason says why
@@ -80,6 +96,12 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 			   const struct ax_seal *seal) AX_WARN_UNUSED;
 ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal) AX_WARN_UNUSED;
 ax_err ax_process_seal_n(struct ax_processor *p, struct ax_seal *seal, size_t n) AX_WARN_UNUSED;
+/* ax_process_seal in two steps: the digests of n numbered records (1 to
+ * AX_CHAIN_GROUP, with p[0]'s kit) into each one's digest, which needs
+ * nothing of the records before them; then one record's chain after
+ * seal->prev (seal->next as ax_process_seal). */
+ax_err ax_process_digest_n(struct ax_processor *const *p, size_t n) AX_WARN_UNUSED;
+ax_err ax_process_link(struct ax_processor *p, struct ax_seal *seal) AX_WARN_UNUSED;
 /* Content type of a record when its source does not say (map, file). */
 const char *ax_event_content_type(const struct ax_event *ev);
 

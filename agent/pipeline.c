@@ -18,6 +18,19 @@ enum spooled { SPOOLED, REFUSED, STOPPED };
 
 static void while_full(void *arg);
 
+/* Workers for a unit's chunks: one a CPU, the pipeline's thread one of them. */
+static ax_err start_workers(struct ax_pipeline *p, const struct ax_rules *rules)
+{
+	unsigned cpus = ax_fanout_cpus();
+	p->fanout = ax_fanout_create(cpus > 1 ? cpus - 1 : 0);
+	if (!p->fanout)
+		return AX_ERR_NOMEM;
+	ax_err err = AX_OK;
+	for (unsigned w = 0; w <= ax_fanout_helpers(p->fanout) && !err; w++)
+		err = ax_kit_init(&p->kit[w], rules);
+	return err;
+}
+
 ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent, const struct ax_rules *rules,
 			struct ax_spool *spool, struct ax_deadletter *dead_letter, const atomic_int *stop)
 {
@@ -26,8 +39,11 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 	ax_buf_init(&p->stream, 4096);
 	unsigned depth = (unsigned)agent->max_depth;
 	ax_err err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
-	for (size_t k = 0; k < AX_CHAIN_GROUP && !err; k++)
-		err = ax_processor_init(&p->proc[k], rules, depth, agent->max_record_size);
+	for (size_t c = 0; c < 2; c++)
+		for (size_t k = 0; k < AX_PIPELINE_CHUNK && !err; k++)
+			err = ax_processor_init_lent(&p->chunk[c].proc[k], rules, depth, agent->max_record_size);
+	if (!err)
+		err = start_workers(p, rules);
 	if (!err)
 		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
 	if (!err)
@@ -44,8 +60,12 @@ void ax_pipeline_finish(struct ax_pipeline *p)
 	ax_chains_save(&p->chains, p->synced_end);
 	ax_chains_finish(&p->chains);
 	ax_buf_finish(&p->stream);
-	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
-		ax_processor_finish(&p->proc[k]);
+	ax_fanout_destroy(p->fanout);
+	for (size_t w = 0; w < 1 + AX_FANOUT_MAX_HELPERS; w++)
+		ax_kit_finish(&p->kit[w]);
+	for (size_t c = 0; c < 2; c++)
+		for (size_t k = 0; k < AX_PIPELINE_CHUNK; k++)
+			ax_processor_finish(&p->chunk[c].proc[k]);
 	ax_processor_finish(&p->own);
 }
 
@@ -132,82 +152,114 @@ bool ax_pipeline_own(struct ax_pipeline *p, const char *json, size_t len, const 
 	return true;
 }
 
-/* At a stop, records the spool had no room for, after which own records of
- * their stream were numbered: in they go all the same, in a frame of their
- * own, so that no number is missing (their unit is read again, at-least-once). */
-static void spool_stranded(struct ax_pipeline *p, size_t k, size_t n)
-{
-	for (; k < n; k++)
-		if (ax_spool_write_own(p->spool, &p->proc[k].record) == AX_OK && p->evidence)
-			ax_evidence_spooled(p->evidence, &p->proc[k]);
-}
-
-/* Spools the n sealed records of proc[] and moves their stream past those
- * the spool took (one it refuses keeps its number: verify shows it missing,
- * the dead-letter file has it), or past own records numbered after them. */
-static enum spooled spool_inflight(struct ax_pipeline *p, size_t n, const struct ax_unit *u,
-				   struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
+/* Spools a sealed record and moves its stream past it, or past own records
+ * numbered after it while it waited for room. One the spool refuses is
+ * dead-lettered and its number taken by the next. At a stop, one waiting
+ * for room after which own records were numbered goes in all the same, in
+ * a frame of its own, so that no number is missing (its unit is read
+ * again, at-least-once). */
+static enum spooled spool_sealed(struct ax_pipeline *p, struct ax_processor *proc, const struct ax_seal *seal,
+				 const struct ax_unit *u, size_t i, struct ax_chain_stream *stream,
+				 struct ax_pipeline_counts *counts)
 {
 	p->inflight.stream = stream;
-	p->inflight.last = p->seal[n - 1].next;
+	p->inflight.last = seal->next;
 	p->inflight.moved = false;
 	struct ax_link taken = stream->link;
-	size_t k = 0;
-	for (; k < n; k++) {
-		enum spooled s = spool_retry(p, &p->proc[k]);
-		if (s == STOPPED)
-			break;
-		if (s == SPOOLED)
-			taken = p->seal[k].next;
-		else
-			dead_letter(p, u, p->held_index[k], "the spool cannot take it (out of memory?)", counts);
-	}
+	enum spooled s = spool_retry(p, proc);
+	if (s == SPOOLED)
+		taken = seal->next;
+	else if (s == REFUSED)
+		dead_letter(p, u, i, "the spool cannot take it (out of memory?)", counts);
 	if (p->inflight.moved) {
-		spool_stranded(p, k, n);
+		if (s == STOPPED && ax_spool_write_own(p->spool, &proc->record) == AX_OK && p->evidence)
+			ax_evidence_spooled(p->evidence, proc);
 		taken = p->inflight.last;
 	}
 	p->inflight.stream = NULL;
 	if (taken.seq != stream->link.seq)
 		ax_chains_advance(&p->chains, stream, &taken);
-	return k < n ? STOPPED : SPOOLED;
+	return s == STOPPED ? STOPPED : SPOOLED;
 }
 
-/* Seals the records held and spools them. */
-static enum spooled seal_and_spool(struct ax_pipeline *p, const struct ax_unit *u, struct ax_chain_stream *stream,
-				   struct ax_pipeline_counts *counts)
+/* A record the workers leave as it is: it goes to the dead-letter file. */
+static bool set_aside(const struct ax_unit_record *ur, const struct ax_chain_stream *stream)
 {
-	size_t n = p->held;
-	p->held = 0;
-	ax_err err = ax_process_seal_n(p->proc, p->seal, n);
+	return ur->reject || ur->oversized || !stream;
+}
+
+/* A worker's share of a chunk: its records processed as numbered, and
+ * their digests made side by side. */
+static void process_share(void *arg, unsigned worker, size_t j, size_t n)
+{
+	struct ax_pipeline_chunk *c = arg;
+	struct ax_processor *done[AX_CHAIN_GROUP];
+	size_t ndone = 0;
+	for (size_t end = j + n; j < end; j++) {
+		size_t i = c->first + j;
+		struct ax_processor *proc = &c->proc[j];
+		if (!c->number[j])
+			continue;
+		struct ax_seal seal = { .stream = c->stream, .prev.seq = c->number[j] - 1 };
+		proc->kit = &c->p->kit[worker];
+		c->status[j] = ax_process_numbered(proc, ax_unit_data(c->u, i), c->u->records[i].len, c->origin, &seal);
+		if (!c->status[j])
+			done[ndone++] = proc;
+	}
+	if (ndone && ax_process_digest_n(done, ndone))
+		for (size_t k = 0; k < ndone; k++)
+			c->status[done[k] - c->proc] = AX_ERR_NOMEM; /* said in done[0]'s reason */
+}
+
+/* Numbers records [first, first + n) of the unit after seq, as if none
+ * fails, and has the helpers start on them. Returns the last number. */
+static uint64_t start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, const struct ax_unit *u,
+			    size_t first, const struct ax_origin *origin, struct ax_chain_stream *stream, uint64_t seq)
+{
+	size_t n = u->count - first < AX_PIPELINE_CHUNK ? u->count - first : AX_PIPELINE_CHUNK;
+	for (size_t j = 0; j < n; j++)
+		c->number[j] = set_aside(&u->records[first + j], stream) ? 0 : ++seq;
+	c->p = p;
+	c->u = u;
+	c->first = first;
+	c->n = n;
+	c->origin = origin;
+	c->stream = stream ? stream->name : "";
+	ax_fanout_start(p->fanout, process_share, c, n, AX_CHAIN_GROUP);
+	return seq;
+}
+
+/* Seals c's record j after the stream's last and spools it; done again
+ * first if it was numbered otherwise (a record before it failed, or an own
+ * record took a number while it waited). */
+static enum spooled seal_record(struct ax_pipeline *p, struct ax_pipeline_chunk *c, size_t j,
+				struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
+{
+	const struct ax_unit *u = c->u;
+	size_t i = c->first + j;
+	struct ax_processor *proc = &c->proc[j];
+	struct ax_seal seal = { .stream = stream->name, .prev = stream->link };
+	proc->kit = &p->kit[0];
+	ax_err err = c->status[j];
+	if (!err && c->number[j] != seal.prev.seq + 1) {
+		err = ax_process_numbered(proc, ax_unit_data(u, i), u->records[i].len, c->origin, &seal);
+		if (!err)
+			err = ax_process_digest_n(&proc, 1);
+	}
 	if (!err)
-		return spool_inflight(p, n, u, stream, counts);
-	for (size_t k = 0; k < n; k++)
-		dead_letter(p, u, p->held_index[k], p->proc[0].reason, counts);
-	return REFUSED;
-}
-
-/* Numbers a record after the stream's last (and those held), and spools
- * the group once it is full. */
-static enum spooled number_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
-				  const struct ax_origin *origin, struct ax_chain_stream *stream,
-				  struct ax_pipeline_counts *counts)
-{
-	size_t k = p->held;
-	struct ax_seal *seal = &p->seal[k];
-	*seal = (struct ax_seal){ .stream = stream->name, .prev = stream->link };
-	seal->prev.seq += k;
-	if (ax_process_numbered(&p->proc[k], ax_unit_data(u, i), u->records[i].len, origin, seal)) {
-		dead_letter(p, u, i, p->proc[k].reason, counts);
+		err = ax_process_link(proc, &seal);
+	if (err) {
+		dead_letter(p, u, i, proc->reason, counts);
 		return REFUSED;
 	}
-	p->held_index[k] = i;
-	return ++p->held < AX_CHAIN_GROUP ? SPOOLED : seal_and_spool(p, u, stream, counts);
+	return spool_sealed(p, proc, &seal, u, i, stream, counts);
 }
 
-static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u, size_t i,
-				  const struct ax_origin *origin, struct ax_chain_stream *stream,
-				  struct ax_pipeline_counts *counts)
+static enum spooled handle_record(struct ax_pipeline *p, struct ax_pipeline_chunk *c, size_t j,
+				  struct ax_chain_stream *stream, struct ax_pipeline_counts *counts)
 {
+	const struct ax_unit *u = c->u;
+	size_t i = c->first + j;
 	const struct ax_unit_record *ur = &u->records[i];
 	char reason[160];
 	counts->records++;
@@ -220,7 +272,7 @@ static enum spooled handle_record(struct ax_pipeline *p, const struct ax_unit *u
 	} else if (!stream) {
 		dead_letter(p, u, i, "out of memory", counts);
 	} else {
-		return number_record(p, u, i, origin, stream, counts);
+		return seal_record(p, c, j, stream, counts);
 	}
 	return SPOOLED;
 }
@@ -264,11 +316,19 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 {
 	bool all_in = true;
 	struct ax_chain_stream *stream = stream_of(p, origin);
-	for (size_t i = 0; i < u->count && all_in; i++)
-		all_in = handle_record(p, u, i, origin, stream, counts) != STOPPED;
-	if (all_in && p->held) /* the unit's last group */
-		all_in = seal_and_spool(p, u, stream, counts) != STOPPED;
-	p->held = 0;
+	uint64_t seq = stream ? stream->link.seq : 0;
+	if (u->count)
+		seq = start_chunk(p, &p->chunk[0], u, 0, origin, stream, seq);
+	for (size_t first = 0, b = 0; first < u->count; first += AX_PIPELINE_CHUNK, b ^= 1) {
+		struct ax_pipeline_chunk *c = &p->chunk[b];
+		ax_fanout_join(p->fanout);
+		if (!all_in)
+			break;
+		if (first + AX_PIPELINE_CHUNK < u->count)
+			seq = start_chunk(p, &p->chunk[b ^ 1], u, first + AX_PIPELINE_CHUNK, origin, stream, seq);
+		for (size_t j = 0; j < c->n && all_in; j++)
+			all_in = handle_record(p, c, j, stream, counts) != STOPPED;
+	}
 	if (all_in) /* a unit ends a frame: readers see it at once */
 		all_in = spool_retry(p, NULL) == SPOOLED;
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;

@@ -18,24 +18,38 @@
 #include "deadletter.h"
 #include "enrich.h"
 #include "evidence.h"
+#include "fanout.h"
 #include "spool.h"
 #include "unit.h"
+
+#define AX_PIPELINE_CHUNK 64
 
 struct ax_pipeline_counts {
 	uint64_t records, dead_lettered;
 };
 
 struct ax_pipeline {
-	/* A unit's records are numbered into proc[] and sealed in groups
-	 * (ax_process_seal_n); proc[0..held) wait for the group to fill
-	 * (records held_index[] of the unit). */
-	struct ax_processor proc[AX_CHAIN_GROUP];
-	struct ax_seal seal[AX_CHAIN_GROUP];
-	size_t held_index[AX_CHAIN_GROUP];
-	size_t held;
-	/* Records sealed into a stream and not yet spooled (the spool may wait
-	 * for room): an own record of that stream spooled meanwhile takes a
-	 * number after them, and last moves past it. */
+	/* A unit's records go through in chunks: decoded, mapped, rendered
+	 * and hashed side by side (fanout.h; each worker with its kit), each
+	 * record numbered as if none before it fails (number[]); then linked
+	 * into their stream and spooled one after the other, a record numbered
+	 * otherwise done again. The helpers work on the next chunk meanwhile. */
+	struct ax_pipeline_chunk {
+		struct ax_processor proc[AX_PIPELINE_CHUNK];
+		uint64_t number[AX_PIPELINE_CHUNK]; /* 0: not for processing (dead-lettered as it is) */
+		ax_err status[AX_PIPELINE_CHUNK];
+		/* the job */
+		struct ax_pipeline *p;
+		const struct ax_unit *u;
+		size_t first, n; /* the unit's records at proc[0..n) */
+		const struct ax_origin *origin;
+		const char *stream;
+	} chunk[2];
+	struct ax_fanout *fanout;
+	struct ax_kit kit[1 + AX_FANOUT_MAX_HELPERS];
+	/* A record sealed into a stream and not yet spooled (the spool may
+	 * wait for room): an own record of that stream spooled meanwhile takes
+	 * a number after it, and last moves past it. */
 	struct {
 		struct ax_chain_stream *stream; /* NULL: none */
 		struct ax_link last;

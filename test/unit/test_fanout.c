@@ -1,0 +1,139 @@
+/* test_fanout.c - a job's items shared out between the caller and helper
+ * threads: every item done exactly once, by the caller alone without
+ * helpers, by several threads with them (a job long enough that a helper
+ * gets to it), and while the caller does something else between start and
+ * join; jobs one after another reuse the helpers. */
+#include "unit.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fanout.h"
+
+#define ITEMS 5000
+
+struct job {
+	atomic_uint done[ITEMS];
+	atomic_uint by[1 + AX_FANOUT_MAX_HELPERS];
+	atomic_uint calls;
+	size_t grain;
+	bool wait_for_help; /* the caller's items wait until a helper has done one */
+};
+
+static void nap_us(long us)
+{
+	struct timespec ts = { 0, us * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static unsigned helped(struct job *j)
+{
+	unsigned n = 0;
+	for (unsigned w = 1; w <= AX_FANOUT_MAX_HELPERS; w++)
+		n += atomic_load(&j->by[w]);
+	return n;
+}
+
+static void item(void *arg, unsigned worker, size_t first, size_t n)
+{
+	struct job *j = arg;
+	assert_true(n >= 1 && n <= j->grain);
+	assert_true(worker <= AX_FANOUT_MAX_HELPERS);
+	for (size_t i = first; i < first + n; i++)
+		atomic_fetch_add(&j->done[i], 1);
+	atomic_fetch_add(&j->by[worker], (unsigned)n);
+	atomic_fetch_add(&j->calls, 1);
+	for (int t = 0; worker == 0 && j->wait_for_help && t < 25000 && !helped(j); t++)
+		nap_us(200); /* at most 5 s */
+}
+
+static struct job *new_job(size_t grain)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	assert_non_null(j);
+	j->grain = grain;
+	return j;
+}
+
+static void each_once(const struct job *j, size_t items)
+{
+	for (size_t i = 0; i < ITEMS; i++)
+		assert_int_equal(atomic_load(&j->done[i]), i < items ? 1 : 0);
+}
+
+static void test_alone(void **state)
+{
+	(void)state;
+	struct ax_fanout *f = ax_fanout_create(0);
+	assert_non_null(f);
+	assert_int_equal(ax_fanout_helpers(f), 0);
+	struct job *j = new_job(4);
+	ax_fanout_run(f, item, j, 1001, 4);
+	each_once(j, 1001);
+	assert_int_equal(atomic_load(&j->by[0]), 1001);
+	assert_int_equal(atomic_load(&j->calls), 251); /* 250 of 4, one of 1 */
+	free(j);
+	ax_fanout_destroy(f);
+}
+
+static void test_helpers_share(void **state)
+{
+	(void)state;
+	struct ax_fanout *f = ax_fanout_create(3);
+	assert_non_null(f);
+	assert_int_equal(ax_fanout_helpers(f), 3);
+	for (int round = 0; round < 20; round++) {
+		struct job *j = new_job(8);
+		size_t items = round == 0 ? 0 : round == 1 ? 1 : ITEMS;
+		j->wait_for_help = items == ITEMS;
+		ax_fanout_run(f, item, j, items, 8);
+		each_once(j, items);
+		if (j->wait_for_help)
+			assert_true(helped(j) > 0);
+		free(j);
+	}
+	ax_fanout_destroy(f);
+}
+
+/* Between start and join the helpers work; the caller's join does the rest. */
+static void test_start_then_join(void **state)
+{
+	(void)state;
+	struct ax_fanout *f = ax_fanout_create(1);
+	assert_non_null(f);
+	for (int round = 0; round < 10; round++) {
+		struct job *j = new_job(4);
+		ax_fanout_start(f, item, j, 400, 4);
+		for (int t = 0; t < 5000 && atomic_load(&j->by[1]) == 0; t++)
+			nap_us(200); /* the caller busy elsewhere: the helper starts alone */
+		assert_true(atomic_load(&j->by[1]) > 0);
+		ax_fanout_join(f);
+		each_once(j, 400);
+		free(j);
+	}
+	ax_fanout_destroy(f);
+}
+
+static void test_cpus(void **state)
+{
+	(void)state;
+	assert_true(ax_fanout_cpus() >= 1);
+	struct ax_fanout *f = ax_fanout_create(AX_FANOUT_MAX_HELPERS + 5);
+	assert_non_null(f);
+	assert_int_equal(ax_fanout_helpers(f), AX_FANOUT_MAX_HELPERS); /* capped */
+	ax_fanout_destroy(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alone),
+		cmocka_unit_test(test_helpers_share),
+		cmocka_unit_test(test_start_then_join),
+		cmocka_unit_test(test_cpus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
