@@ -5,11 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "ascii.h"
+#include "json_scan.h"
 #include "utf8.h"
 
 struct frame {
@@ -216,7 +214,8 @@ static const yajl_callbacks callbacks = {
  *
  * Records as the APIs send them are parsed here without yajl, through the
  * same callbacks (so the tree is the one yajl's parse builds): a scanner
- * that skips 8 string bytes at a time costs a third of yajl's lexer. It
+ * that skips 16 string bytes at a time (json_scan.h, shared with
+ * sources/blob.c) costs a third of yajl's lexer. It
  * accepts a strict subset of what yajl accepts - an object, RFC 8259
  * numbers, the escapes but \u, blanks ' ' \t \n \r, nesting to 128 - and
  * gives up on anything else (a \u escape, a control character, bad JSON,
@@ -224,42 +223,6 @@ static const yajl_callbacks callbacks = {
  * decides, and words the error. */
 
 #define FAST_MAX_DEPTH 128
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static bool fast_blank(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The first byte from i on that ends or escapes a string or may not be in
- * one ('"', '\\', a control character); len when there is none. */
-static size_t string_scan(const unsigned char *s, size_t i, size_t len)
-{
-#ifdef __SSE2__
-	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x1f);
-	for (; len - i >= 16; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-					   _mm_cmpeq_epi8(_mm_subs_epu8(x, space), _mm_setzero_si128())); /* x <= 0x1f */
-		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
-		if (mask)
-			return i + (size_t)__builtin_ctz(mask);
-	}
-#endif
-	for (; len - i >= 8; i += 8) {
-		uint64_t w, q, b;
-		memcpy(&w, s + i, 8);
-		q = w ^ (ONES * '"');
-		b = w ^ (ONES * '\\');
-		/* a zero byte in q or b, or a byte of w under 0x20 */
-		if (((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS) | ((w - ONES * 0x20) & ~w & HIGHS))
-			break;
-	}
-	while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20)
-		i++;
-	return i;
-}
 
 struct fast {
 	struct ax_json_doc *d;
@@ -269,8 +232,7 @@ struct fast {
 
 static bool fast_skip(struct fast *f)
 {
-	while (f->i < f->len && fast_blank(f->s[f->i]))
-		f->i++;
+	f->i = ax_jscan_blanks(f->s, f->i, f->len);
 	return f->i < f->len;
 }
 
@@ -285,7 +247,7 @@ static bool fast_escaped(struct fast *f, size_t start, size_t i, bool key)
 	memcpy(d->scratch, s + start, n);
 	while (i < f->len && s[i] != '"') {
 		if (s[i] != '\\') {
-			size_t j = string_scan(s, i, f->len);
+			size_t j = ax_jscan_string_stop(s, i, f->len);
 			if (j == i)
 				return false; /* a control character */
 			memcpy(d->scratch + n, s + i, j - i);
@@ -309,7 +271,7 @@ static bool fast_escaped(struct fast *f, size_t start, size_t i, bool key)
 static bool fast_string(struct fast *f, bool key)
 {
 	size_t start = ++f->i;
-	size_t i = string_scan(f->s, start, f->len);
+	size_t i = ax_jscan_string_stop(f->s, start, f->len);
 	if (i >= f->len)
 		return false;
 	if (f->s[i] != '"')
@@ -318,42 +280,18 @@ static bool fast_string(struct fast *f, bool key)
 	return key ? cb_key(f->d, f->s + start, i - start) : cb_string(f->d, f->s + start, i - start);
 }
 
-static size_t fast_digits(const unsigned char *s, size_t i, size_t len)
-{
-	while (i < len && s[i] >= '0' && s[i] <= '9')
-		i++;
-	return i;
-}
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool fast_number(struct fast *f)
 {
-	const unsigned char *s = f->s;
-	size_t start = f->i, i = start, d;
-	if (s[i] == '-')
-		i++;
-	if (i >= f->len || s[i] < '0' || s[i] > '9')
+	size_t start = f->i, end = ax_jscan_number(f->s, start, f->len);
+	if (end == AX_JSCAN_FAIL)
 		return false;
-	i = s[i] == '0' ? i + 1 : fast_digits(s, i, f->len);
-	if (i < f->len && s[i] == '.') {
-		d = ++i;
-		if ((i = fast_digits(s, i, f->len)) == d)
-			return false;
-	}
-	if (i < f->len && (s[i] == 'e' || s[i] == 'E')) {
-		if (++i < f->len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		d = i;
-		if ((i = fast_digits(s, i, f->len)) == d)
-			return false;
-	}
-	f->i = i;
-	return cb_number(f->d, (const char *)s + start, i - start);
+	f->i = end;
+	return cb_number(f->d, (const char *)f->s + start, end - start);
 }
 
 static bool fast_literal(struct fast *f, const char *word, size_t n)
 {
-	if (f->len - f->i < n || memcmp(f->s + f->i, word, n) != 0)
+	if (!ax_jscan_word(f->s, f->i, f->len, word, n))
 		return false;
 	f->i += n;
 	return word[0] == 'n' ? cb_null(f->d) : cb_boolean(f->d, word[0] == 't');
@@ -424,8 +362,7 @@ static bool fast_parse(struct ax_json_doc *d, size_t len)
 	if (!fast_skip(&f) || f.s[f.i] != '{' || !fast_container(&f, true))
 		return false;
 	size_t end = f.i;
-	while (f.i < len && fast_blank(f.s[f.i]))
-		f.i++;
+	f.i = ax_jscan_blanks(f.s, f.i, len);
 	if (f.i != len || d->depth != 0 || d->top_values != 1 || d->too_deep || d->nomem)
 		return false;
 	d->value_end = end;
