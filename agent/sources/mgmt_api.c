@@ -92,6 +92,16 @@ ax_err ax_mgmt_subscription(const char *body, const char *content_type, enum ax_
 	return AX_OK;
 }
 
+bool ax_mgmt_started(const char *body, const char *content_type)
+{
+	yajl_val root = yajl_tree_parse(body, NULL, 0);
+	const char *ct = string_of(root, "contentType"), *status = string_of(root, "status");
+	bool started = YAJL_IS_OBJECT(root) && (!ct || strcmp(ct, content_type) == 0) &&
+		       (!status || strcasecmp(status, "enabled") == 0);
+	yajl_tree_free(root);
+	return started;
+}
+
 static int64_t seconds_of(const char *text)
 {
 	int64_t ticks;

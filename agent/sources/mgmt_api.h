@@ -23,6 +23,10 @@ enum ax_sub_state { AX_SUB_NONE, AX_SUB_ENABLED, AX_SUB_DISABLED };
  * (an entry without status counts as enabled, as in the documented sample).
  * AX_ERR_JSON when the answer is not a list of subscriptions. */
 ax_err ax_mgmt_subscription(const char *body, const char *content_type, enum ax_sub_state *state) AX_WARN_UNUSED;
+/* Whether a subscriptions/start answer is content_type's subscription,
+ * enabled (no status: enabled, as above). A 200 that is not (a proxy's
+ * page) says nothing of whether it started. */
+bool ax_mgmt_started(const char *body, const char *content_type);
 
 struct ax_blob_ref {
 	char *id;       /* contentId */

@@ -191,6 +191,11 @@ static enum o365_outcome start(struct o365_stream *s)
 	ax_api_req_init(&r, SUB_ANSWER_MAX);
 	r.once = true; /* a start whose answer was lost may have started it: list again first */
 	enum o365_outcome out = request(s, "subscriptions/start", "{}", &r);
+	if (out == O365_DONE && !ax_mgmt_started(r.resp.body.data, s->content_type)) {
+		ax_warn(s->name, "subscriptions/start: the answer is not the subscription, enabled (a proxy's page?): "
+			"listing the subscriptions again");
+		out = O365_AGAIN;
+	}
 	ax_api_req_finish(&r);
 	if (out == O365_DONE) {
 		ax_info(s->name, "subscription started");

@@ -442,11 +442,17 @@ def operator_errors(annexa, root, tmp):
 
 
 def subscription_disabled(annexa, root, tmp):
-    """An administrator stops the subscription: a gap record, a new start after 15 minutes."""
+    """An administrator stops the subscription: a gap record, a new start after 15 minutes.
+    Before that, the first start is answered 200 with a proxy's HTML page (it did not
+    happen): the agent lists again and starts it, rather than waiting 15 minutes."""
     emu = Emulator(root, days=0.1, records_per_hour=300, content_types="Audit.Exchange", start_cooldown=900)
     try:
+        emu.faults({"match": "/subscriptions/start", "action": "html", "count": 1})
         agent = Agent(annexa, tmp, agent_conf(tmp, source_conf(emu)))
-        wait_for(lambda: len(audit_ids(tmp)) > 50, 30, 0.2)
+        check(wait_for(lambda: len(audit_ids(tmp)) > 50, 30, 0.2), "records flow after a start answered by a "
+              "proxy's page: %s" % agent.stderr()[-600:])
+        check("subscriptions/start: the answer is not the subscription" in agent.stderr(),
+              "the page instead of the subscription is said")
         emu.call("subscription", {"contentType": "Audit.Exchange", "state": "stopped"})
         wait_for(lambda: gaps(tmp), 20, 0.2)
         starts = lambda: [e for e in emu.stats()["subscription_events"] if e["op"] == "start"]  # noqa: E731
