@@ -211,11 +211,21 @@ static void process_share(void *arg, unsigned worker, size_t j, size_t n)
 			c->status[done[k] - c->proc] = AX_ERR_NOMEM; /* said in done[0]'s reason */
 }
 
-/* Numbers records [first, first + n) of the unit after seq, as if none
- * fails, and has the helpers start on them. Returns the last number. */
-static uint64_t start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, const struct ax_unit *u,
-			    size_t first, const struct ax_origin *origin, struct ax_chain_stream *stream, uint64_t seq)
+/* The number after which the chunk after c begins: c's records that
+ * failed take none. */
+static uint64_t numbered_through(const struct ax_pipeline_chunk *c, uint64_t seq)
 {
+	for (size_t j = 0; j < c->n; j++)
+		seq += c->number[j] && !c->status[j];
+	return seq;
+}
+
+/* Numbers records [first, first + n) of the unit after seq, as if none
+ * fails, and has the helpers start on them. */
+static void start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, const struct ax_unit *u,
+			size_t first, const struct ax_origin *origin, struct ax_chain_stream *stream, uint64_t seq)
+{
+	c->seq = seq;
 	size_t n = u->count - first < AX_PIPELINE_CHUNK ? u->count - first : AX_PIPELINE_CHUNK;
 	for (size_t j = 0; j < n; j++)
 		c->number[j] = set_aside(&u->records[first + j], stream) ? 0 : ++seq;
@@ -226,7 +236,6 @@ static uint64_t start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, 
 	c->origin = origin;
 	c->stream = stream ? stream->name : "";
 	ax_fanout_start(p->fanout, process_share, c, n, AX_CHAIN_GROUP);
-	return seq;
 }
 
 /* Seals c's record j after the stream's last and spools it; done again
@@ -316,16 +325,16 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 {
 	bool all_in = true;
 	struct ax_chain_stream *stream = stream_of(p, origin);
-	uint64_t seq = stream ? stream->link.seq : 0;
 	if (u->count)
-		seq = start_chunk(p, &p->chunk[0], u, 0, origin, stream, seq);
+		start_chunk(p, &p->chunk[0], u, 0, origin, stream, stream ? stream->link.seq : 0);
 	for (size_t first = 0, b = 0; first < u->count; first += AX_PIPELINE_CHUNK, b ^= 1) {
 		struct ax_pipeline_chunk *c = &p->chunk[b];
 		ax_fanout_join(p->fanout);
 		if (!all_in)
 			break;
 		if (first + AX_PIPELINE_CHUNK < u->count)
-			seq = start_chunk(p, &p->chunk[b ^ 1], u, first + AX_PIPELINE_CHUNK, origin, stream, seq);
+			start_chunk(p, &p->chunk[b ^ 1], u, first + AX_PIPELINE_CHUNK, origin, stream,
+				    numbered_through(c, c->seq));
 		for (size_t j = 0; j < c->n && all_in; j++)
 			all_in = handle_record(p, c, j, stream, counts) != STOPPED;
 	}

@@ -31,9 +31,10 @@ struct ax_pipeline_counts {
 struct ax_pipeline {
 	/* A unit's records go through in chunks: decoded, mapped, rendered
 	 * and hashed side by side (fanout.h; each worker with its kit), each
-	 * record numbered as if none before it fails (number[]); then linked
-	 * into their stream and spooled one after the other, a record numbered
-	 * otherwise done again. The helpers work on the next chunk meanwhile. */
+	 * record numbered as if none before it in its chunk fails (number[]);
+	 * then linked into their stream and spooled one after the other, a
+	 * record numbered otherwise done again. The helpers work on the next
+	 * chunk meanwhile, numbered after this one's failures. */
 	struct ax_pipeline_chunk {
 		struct ax_processor proc[AX_PIPELINE_CHUNK];
 		uint64_t number[AX_PIPELINE_CHUNK]; /* 0: not for processing (dead-lettered as it is) */
@@ -42,6 +43,7 @@ struct ax_pipeline {
 		struct ax_pipeline *p;
 		const struct ax_unit *u;
 		size_t first, n; /* the unit's records at proc[0..n) */
+		uint64_t seq;    /* the number before number[]'s first */
 		const struct ax_origin *origin;
 		const char *stream;
 	} chunk[2];
