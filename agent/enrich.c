@@ -450,6 +450,31 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 	return AX_OK;
 }
 
+ax_err ax_process_renumber(struct ax_processor *p, const struct ax_seal *seal)
+{
+	static const char chain_key[] = ",\"chain\":\"";
+	struct ax_buf *b = &p->out;
+	size_t end = p->slot.hex - (sizeof(chain_key) - 1), start = end;
+	while (start > 0 && b->data[start - 1] >= '0' && b->data[start - 1] <= '9')
+		start--;
+	char digits[24];
+	size_t n = (size_t)snprintf(digits, sizeof(digits), "%llu", (unsigned long long)(seal->prev.seq + 1));
+	size_t old = end - start;
+	if (n > old && ax_buf_reserve(b, n - old)) {
+		snprintf(p->reason, sizeof(p->reason), "cannot enrich: %s", ax_strerror(AX_ERR_NOMEM));
+		return AX_ERR_NOMEM;
+	}
+	memmove(b->data + start + n, b->data + end, b->len - end);
+	memcpy(b->data + start, digits, n);
+	b->len = b->len - old + n;
+	p->slot.rec = b->data;
+	p->slot.hex = p->slot.hex - old + n;
+	p->slot.end = p->slot.end - old + n;
+	p->record.json = b->data;
+	p->record.len = b->len;
+	return AX_OK;
+}
+
 static struct ax_chain_hasher *hasher_of(struct ax_processor *p)
 {
 	if (!p->kit->hasher)

@@ -95,6 +95,9 @@ ax_err ax_process_sealed(struct ax_processor *p, const char *raw, size_t len, co
 ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, const struct ax_origin *origin,
 			   const struct ax_seal *seal) AX_WARN_UNUSED;
 ax_err ax_process_seal(struct ax_processor *p, struct ax_seal *seal) AX_WARN_UNUSED;
+/* A numbered record given another number (seal->prev.seq + 1), not yet
+ * sealed: its bytes are the same but for the digits of seq. */
+ax_err ax_process_renumber(struct ax_processor *p, const struct ax_seal *seal) AX_WARN_UNUSED;
 ax_err ax_process_seal_n(struct ax_processor *p, struct ax_seal *seal, size_t n) AX_WARN_UNUSED;
 /* ax_process_seal in two steps: the digests of n numbered records (1 to
  * AX_CHAIN_GROUP, with p[0]'s kit) into each one's digest, which needs

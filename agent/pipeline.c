@@ -238,7 +238,7 @@ static void start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, cons
 	ax_fanout_start(p->fanout, process_share, c, n, AX_CHAIN_GROUP);
 }
 
-/* Seals c's record j after the stream's last and spools it; done again
+/* Seals c's record j after the stream's last and spools it; renumbered
  * first if it was numbered otherwise (a record before it failed, or an own
  * record took a number while it waited). */
 static enum spooled seal_record(struct ax_pipeline *p, struct ax_pipeline_chunk *c, size_t j,
@@ -251,7 +251,7 @@ static enum spooled seal_record(struct ax_pipeline *p, struct ax_pipeline_chunk 
 	proc->kit = &p->kit[0];
 	ax_err err = c->status[j];
 	if (!err && c->number[j] != seal.prev.seq + 1) {
-		err = ax_process_numbered(proc, ax_unit_data(u, i), u->records[i].len, c->origin, &seal);
+		err = ax_process_renumber(proc, &seal);
 		if (!err)
 			err = ax_process_digest_n(&proc, 1);
 	}

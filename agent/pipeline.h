@@ -33,7 +33,7 @@ struct ax_pipeline {
 	 * and hashed side by side (fanout.h; each worker with its kit), each
 	 * record numbered as if none before it in its chunk fails (number[]);
 	 * then linked into their stream and spooled one after the other, a
-	 * record numbered otherwise done again. The helpers work on the next
+	 * record numbered otherwise renumbered. The helpers work on the next
 	 * chunk meanwhile, numbered after this one's failures. */
 	struct ax_pipeline_chunk {
 		struct ax_processor proc[AX_PIPELINE_CHUNK];

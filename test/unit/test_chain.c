@@ -294,6 +294,37 @@ static void test_sealed_records(void **state)
 	ax_buf_finish(&name);
 }
 
+/* A record numbered ahead and then given another number (the pipeline's
+ * records after one that failed): the same bytes but the digits of seq,
+ * fewer or more, and sealed it links as documented. */
+static void test_renumbered(void **state)
+{
+	struct fixture *f = *state;
+	struct ax_origin o = { .source = "s", .type = "file", .host = "h", .version = "v", .stream = "s" };
+	static const char raw[] = "{\"Id\":\"r\",\"Operation\":\"Send\",\"Tail\":\"}\"} ";
+	static const uint64_t numbers[] = { 9, 10, 123456789012ULL, 1, 99999 };
+	struct ax_seal first = { .stream = "s", .prev.seq = 41 };
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(numbers); i++) {
+		assert_int_equal(ax_process_numbered(&f->p, raw, strlen(raw), &o, &first), AX_OK);
+		char *was = strndup(f->p.record.json, f->p.record.len); /* its ingested_at: this second's */
+		const char *digits = strstr(was, "\"seq\":42,") + 6;
+		struct ax_seal seal = { .stream = "s", .prev = { .seq = numbers[i] - 1 } };
+		seal.prev.chain[0] = (uint8_t)i;
+		assert_int_equal(ax_process_renumber(&f->p, &seal), AX_OK);
+		char want[32];
+		int n = snprintf(want, sizeof(want), "%llu", (unsigned long long)numbers[i]);
+		const char *now = f->p.record.json;
+		size_t head = (size_t)(digits - was), tail = strlen(was) - head - 2;
+		assert_int_equal(f->p.record.len, head + (size_t)n + tail);
+		assert_memory_equal(now, was, head);
+		assert_memory_equal(now + head, want, (size_t)n);
+		assert_memory_equal(now + head + n, digits + 2, tail);
+		assert_int_equal(ax_process_seal(&f->p, &seal), AX_OK);
+		check_sealed(f, &f->p, &seal, "s");
+		free(was);
+	}
+}
+
 /* Numbered in groups of every size and sealed together
  * (ax_process_seal_n), records of every length chain as when each is
  * sealed on its own. */
@@ -499,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_stream_names),
 		cmocka_unit_test_setup_teardown(test_sealed_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed_in_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renumbered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_unreadable, setup, teardown),

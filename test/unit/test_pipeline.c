@@ -1,6 +1,6 @@
 /* test_pipeline.c - records numbered into their stream as the spool takes
  * them: processed side by side in chunks (every 7th record bad, so the
- * numbers given ahead are often wrong and the records done again), and with the
+ * numbers given ahead are often wrong and the records renumbered), and with the
  * agent's own records of the same stream spooled while the spool waits for
  * room (spool_full = pause). Whatever the spool holds at the end, read back
  * and checked by ax_verify, is one stream numbered 1..N without a gap or a
