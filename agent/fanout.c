@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ static void *helper_main(void *arg)
 	struct helper *h = arg;
 	struct ax_fanout *f = h->f;
 	unsigned long seen = 0;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the caller's */
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		while (!f->quit && f->generation == seen)

@@ -2,9 +2,12 @@
  * threads: every item done exactly once, by the caller alone without
  * helpers, by several threads with them (a job long enough that a helper
  * gets to it), and while the caller does something else between start and
- * join; jobs one after another reuse the helpers. */
+ * join; jobs one after another reuse the helpers, which leave signals to
+ * the caller. */
 #include "unit.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@ struct job {
 	atomic_uint calls;
 	size_t grain;
 	bool wait_for_help; /* the caller's items wait until a helper has done one */
+	atomic_uint helper_took_signals; /* items a helper did with SIGTERM or SIGHUP not blocked */
 };
 
 static void nap_us(long us)
@@ -46,6 +50,10 @@ static void item(void *arg, unsigned worker, size_t first, size_t n)
 		atomic_fetch_add(&j->done[i], 1);
 	atomic_fetch_add(&j->by[worker], (unsigned)n);
 	atomic_fetch_add(&j->calls, 1);
+	sigset_t now;
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	if (worker && (!sigismember(&now, SIGTERM) || !sigismember(&now, SIGHUP)))
+		atomic_fetch_add(&j->helper_took_signals, 1);
 	for (int t = 0; worker == 0 && j->wait_for_help && t < 25000 && !helped(j); t++)
 		nap_us(200); /* at most 5 s */
 }
@@ -93,6 +101,7 @@ static void test_helpers_share(void **state)
 		each_once(j, items);
 		if (j->wait_for_help)
 			assert_true(helped(j) > 0);
+		assert_int_equal(atomic_load(&j->helper_took_signals), 0); /* signals are the caller's */
 		free(j);
 	}
 	ax_fanout_destroy(f);
