@@ -6,7 +6,11 @@
  * forwarded byte for byte, and picks out, decoded, the two members a
  * source deduplicates and orders on ("Id"; or "id" and a timestamp).
  * A body that stops parsing midway keeps the elements before the fault;
- * the rest is reported as one bad range, for the dead-letter file. */
+ * the rest is reported as one bad range, for the dead-letter file.
+ *
+ * Bodies as the APIs send them take a fast path first (no yajl: blob.c
+ * says which); it gives what the yajl pass gives, and leaves it anything
+ * unusual. */
 #ifndef AX_AGENT_SOURCES_BLOB_H
 #define AX_AGENT_SOURCES_BLOB_H
 
@@ -39,6 +43,8 @@ struct ax_blob {
 	size_t bad_off, bad_len; /* the unparsable rest; bad_len 0: none */
 	char *next_link;        /* envelope: @odata.nextLink, NULL when absent */
 	char error[160];        /* why the body did not parse; "" when it did */
+	bool yajl_only;         /* no fast path (tests compare the two); set after ax_blob_init */
+	bool fast;              /* the last split was the fast path's */
 };
 
 void ax_blob_init(struct ax_blob *b);

@@ -1,13 +1,22 @@
 /* test_blob.c - splitting response bodies into records (sources/blob.c):
  * byte ranges that give back each element exactly, ids decoded, Graph
  * envelopes with their nextLink, and hostile bodies: not an array, cut
- * short, trailing garbage, invalid UTF-8, deep nesting, huge ids. */
+ * short, trailing garbage, invalid UTF-8, deep nesting, huge ids. And the
+ * fast path against the yajl pass: the same result for every body, built
+ * from the record corpora given as arguments and from odd ones, cut short
+ * and changed byte by byte. */
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob_same.h"
+#include "buf.h"
 #include "sources/blob.h"
+
+static int g_argc;
+static char **g_argv;
 
 static const struct ax_blob_spec array_spec = { .envelope = false, .id_key = "Id", .ts_key = NULL };
 static const struct ax_blob_spec graph_spec = { .envelope = true, .id_key = "id", .ts_key = "lastUpdateDateTime" };
@@ -230,8 +239,242 @@ static void test_graph_envelope_hostile(void **state)
 	ax_blob_finish(&b);
 }
 
-int main(void)
+/* ---- the fast path against the yajl pass ---- */
+
+struct pair {
+	struct ax_blob fast, yajl;
+	unsigned long split, fast_ok;
+};
+
+static void pair_init(struct pair *p)
 {
+	memset(p, 0, sizeof(*p));
+	ax_blob_init(&p->fast);
+	ax_blob_init(&p->yajl);
+	p->yajl.yajl_only = true;
+}
+
+static void pair_finish(struct pair *p)
+{
+	ax_blob_finish(&p->fast);
+	ax_blob_finish(&p->yajl);
+}
+
+/* One body, split both ways with each spec; returns whether the fast path
+ * took it with the first. */
+static bool same(struct pair *p, const char *body, size_t len)
+{
+	static const struct ax_blob_spec *const specs[] = { &array_spec, &graph_spec };
+	bool took = false;
+	char *copy = malloc(len ? len : 1); /* no NUL after it: ASan sees reads past the end */
+	assert_non_null(copy);
+	memcpy(copy, body, len);
+	for (size_t k = 0; k < UNIT_ARRAY_LEN(specs); k++) {
+		ax_err ea = ax_blob_split(&p->fast, specs[k], copy, len);
+		ax_err eb = ax_blob_split(&p->yajl, specs[k], copy, len);
+		char why[512];
+		if (blob_differs(ea, &p->fast, eb, &p->yajl, why, sizeof(why)))
+			fail_msg("%s spec, '%.*s' (%zu bytes): %s", k ? "graph" : "array", (int)(len > 300 ? 300 : len),
+				 body, len, why);
+		assert_false(p->yajl.fast);
+		p->split++;
+		p->fast_ok += p->fast.fast;
+		took = took || (k == 0 && p->fast.fast);
+	}
+	free(copy);
+	return took;
+}
+
+/* The body, cut short and changed: at every byte when it is small, at some
+ * of them when not. */
+static void variants(struct pair *p, const char *body, size_t len)
+{
+	static const char bytes[] = "\"\\{}[],: \t\n\r\v\f\x01\x1f\x7f\x80\xc3\xff" "0-+.eEuxtfnlI/";
+	static const char *const inserts[] = { "\\u00e9", "\\n", "\\/", "\\\"", "\\\\", "\\ud83d\\ude00", "\\u0000",
+					       "\\ud800", "\\x", "\\", "\\u12", "\xc3\xa9", "\xff", "\xc0\x80",
+					       "\xed\xa0\x80", "\xf4\x90\x80\x80", " ", "\n\t" };
+	char *buf = malloc(len + 32);
+	assert_non_null(buf);
+	same(p, body, len);
+	size_t step = len < 200 ? 1 : len / 97 + 1;
+	for (size_t cut = 0; cut < len; cut += step)
+		same(p, body, cut);
+	for (size_t at = 0, k = 0; at < len; at += step) {
+		for (size_t r = 0; r < (len < 200 ? sizeof(bytes) - 1 : 1); r++, k++) {
+			memcpy(buf, body, len);
+			buf[at] = bytes[k % (sizeof(bytes) - 1)];
+			same(p, buf, len);
+		}
+	}
+	for (size_t at = 0, k = 0; at <= len; at += step, k++) {
+		const char *e = inserts[k % UNIT_ARRAY_LEN(inserts)];
+		size_t n = strlen(e);
+		memcpy(buf, body, at);
+		memcpy(buf + at, e, n);
+		memcpy(buf + at + n, body + at, len - at);
+		same(p, buf, len + n);
+	}
+	free(buf);
+}
+
+static void test_fast_path_odd_bodies(void **state)
+{
+	(void)state;
+	static const char *const odd[] = {
+		"[]", " [ ] ", "[ ]\n", "\t\r\n[\t\r\n]\t\r\n", "[1,-0,0.5,1e9,1E+2,-3.25e-7,0,1e-0,123456789012345678901234567890]",
+		"[\"a\",null,true,false,{},[],\"\"]", "[{\"Id\":\"x\",\"Id\":\"y\"}]", "[{\"Id\":\"\",\"Id\":\"y\"}]",
+		"[{\"Id\":null,\"Id\":\"z\"}]", "[{\"Id\":{\"Id\":\"n\"},\"Id\":\"q\"}]", "[{\"Id\":[\"n\"],\"Id\":-12.5e3}]",
+		"[{\"ID\":\"up\"},{\"iD\":\"mixed\"},{\"id\":true,\"Id\":false}]", "[{\"Id\":\"\\u0041\"}]",
+		"[{\"I\\u0064\":\"escaped name\"}]", "[{\"Id\":\"a\\\"b\"},{\"x\":\"a\\\"b\",\"Id\":\"c\"}]",
+		"[{\"Id\":\"\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"}]", "[{\"x\":\"\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\"}]",
+		"[ {\"Id\" : \"x\"} , {\"Id\":\"y\"} ]", "[[{\"Id\":\"nested\"}],{\"a\":{\"Id\":\"deeper\"}}]",
+		"[{\"a\":[[[[1]]]],\"b\":{\"c\":{\"d\":[]}}}]", "[\v{\"Id\":\"a\"}]", "[{\"Id\":\"a\"}]\f", "[{\"Id\":\"a\"}\f]",
+		"[{\"Id\":\"x\",\"lastUpdateDateTime\":\"t\",\"id\":\"y\"}]",
+		"{\"value\":[]}", "{\"@odata.nextLink\":null,\"value\":[]}",
+		"{\"value\":[{\"id\":\"a\",\"lastUpdateDateTime\":\"t\"},{\"ID\":7,\"LastUpdateDateTime\":1.5}],\"@odata.nextLink\":\"https://n\"}",
+		"{\"@odata.nextLink\":\"first\",\"@odata.nextLink\":\"second\",\"value\":[]}",
+		"{\"@odata.nextLink\":null,\"@odata.nextLink\":\"second\",\"value\":[]}",
+		"{\"@ODATA.NEXTLINK\":\"x\",\"value\":[]}", "{\"@odata.nextLink\":\"\",\"value\":[]}",
+		"{\"@odata.nextLink\":5e2,\"value\":[]}", "{\"@odata.nextLink\":{\"a\":\"b\"},\"value\":[]}",
+		"{\"@odata.nextLink\":[\"a\"],\"value\":[{\"id\":\"a\"}]}", "{\"other\":[1],\"value\":[{\"id\":\"a\"}]}",
+		"{\"value\":[{\"id\":\"a\"}],\"other\":[1]}", "{\"value\":[1],\"value\":[2]}", "{\"Value\":[1]}",
+		"{\"value\":{}}", "{\"value\":\"x\"}", "{}", "{\"valu\\u0065\":[{\"id\":\"a\"}]}",
+		"{\"@odata.nextLink\":\"a\\/b\",\"value\":[]}", "{\"a\":{\"value\":[1]},\"value\":[2]}",
+		"{\"value\":[{\"id\":\"a\",\"LASTUPDATEDATETIME\":\"t1\",\"lastUpdateDateTime\":\"t2\"}]}",
+		"{ \"@odata.context\" : \"c\" , \"value\" : [ { \"id\" : \"a\" } ] , \"@odata.nextLink\" : \"n\" }",
+		"[", "]", "[1,]", "[,1]", "[01]", "[1.]", "[.5]", "[-]", "[1e]", "[tru]", "[truex]", "[nul]",
+		"[\"\x01\"]", "[\"\xff\"]", "[\"\xc0\x80\"]", "[\"\xed\xa0\x80\"]", "[\"\xf5\x80\x80\x80\"]", "[1][2]", "[1] x",
+		"<html>", "", "   ", "[{\"a\" 1}]", "[{\"a\":1 \"b\":2}]", "[{1:2}]", "[\"\\x\"]", "[\"\\u12\"]", "[\"\\u12G4\"]",
+		"[{\"Id\":\"1\"},{\"Id\":\"2\"},{\"Id\":\"3\",\"Op", "{\"error\":{\"code\":\"AF20051\"}}", "\"just a string\"",
+		"12", "null", "{\"value\":[1,]}", "{\"value\":[1]]", "{\"value\":[1]", "{\"value\":[1]}}",
+	};
+	struct pair p;
+	pair_init(&p);
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(odd); i++)
+		variants(&p, odd[i], strlen(odd[i]));
+	/* what the fast path takes, and what it leaves to yajl */
+	assert_true(same(&p, "[{\"Id\":\"a\",\"x\":\"\\u00e9\"}]", 25));
+	assert_false(same(&p, "[{\"Id\":\"\\u0061\"}]", 17));
+	assert_false(same(&p, "[{\"Id\":\"a\"}\f]", 13));
+	/* NULs, and blobs and pages that end in them */
+	same(&p, "[1]\0", 4);
+	same(&p, "[\"a\0\"]", 6);
+	same(&p, "{\"value\":[]}\0", 13);
+	/* kept values at and past the limit */
+	for (size_t n = AX_BLOB_MAX_VALUE - 1; n <= AX_BLOB_MAX_VALUE + 1; n++) {
+		char *body = malloc(n + 32);
+		assert_non_null(body);
+		memcpy(body, "[{\"Id\":\"", 8);
+		memset(body + 8, 'x', n);
+		memcpy(body + 8 + n, "\"}]", 3);
+		assert_true(same(&p, body, n + 11));
+		free(body);
+	}
+	print_message("# %lu splits, %lu by the fast path\n", p.split, p.fast_ok);
+	assert_true(p.fast_ok > 1000);
+	pair_finish(&p);
+}
+
+/* Nesting around the fast path's limit, as records and inside them. */
+static void test_fast_path_deep(void **state)
+{
+	(void)state;
+	static const size_t depths[] = { 1, 2, 100, 126, 127, 128, 129, 130, 200, 1000 };
+	struct pair p;
+	pair_init(&p);
+	char *body = malloc(2 * 1000 + 64);
+	assert_non_null(body);
+	for (size_t i = 0; i < UNIT_ARRAY_LEN(depths); i++) {
+		size_t d = depths[i], n;
+		memset(body, '[', d);
+		memset(body + d, ']', d);
+		same(&p, body, 2 * d);
+		n = (size_t)sprintf(body, "{\"value\":[{\"id\":\"a\",\"x\":");
+		memset(body + n, '[', d);
+		memset(body + n + d, ']', d);
+		memcpy(body + n + 2 * d, "}]}", 3);
+		same(&p, body, n + 2 * d + 3);
+	}
+	assert_true(p.fast_ok > 4);
+	free(body);
+	pair_finish(&p);
+}
+
+/* Blobs and pages of the corpus records, with their ids' names in other
+ * cases, blanks of every kind between them, and the changes above. */
+static void corpus_bodies(struct pair *p, const char *text, size_t len)
+{
+	static const char *const seps[] = { ",", " , ", ",\n", "\t,\r\n  " };
+	struct ax_buf recs, body;
+	ax_buf_init(&recs, 1u << 30);
+	ax_buf_init(&body, 1u << 30);
+	/* the records, one per line, Id renamed in turn */
+	static const char *const names[] = { "\"Id\"", "\"ID\"", "\"id\"", "\"iD\"" };
+	size_t k = 0, nrec = 0;
+	for (const char *line = text, *nl; line < text + len; line = nl + 1, k++) {
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		if (!nl)
+			nl = text + len;
+		if (nl == line)
+			continue;
+		if (nrec++)
+			assert_int_equal(ax_buf_adds(&recs, seps[k % UNIT_ARRAY_LEN(seps)]), AX_OK);
+		const char *at = NULL;
+		for (const char *q = line; !at && q + 4 <= nl; q++)
+			if (memcmp(q, "\"Id\"", 4) == 0)
+				at = q;
+		if (at && k % 2) {
+			assert_int_equal(ax_buf_add(&recs, line, (size_t)(at - line)), AX_OK);
+			assert_int_equal(ax_buf_adds(&recs, names[k % UNIT_ARRAY_LEN(names)]), AX_OK);
+			assert_int_equal(ax_buf_add(&recs, at + 4, (size_t)(nl - at - 4)), AX_OK);
+		} else {
+			assert_int_equal(ax_buf_add(&recs, line, (size_t)(nl - line)), AX_OK);
+		}
+	}
+	static const char *const heads[] = { "[", " [\n", "{\"@odata.context\":\"https://g/$metadata#alerts\",\"value\":[",
+					     "{ \"value\" : [ " };
+	static const char *const tails[] = { "]", "]\n", "],\"@odata.nextLink\":\"https://g/v1.0/alerts?$skiptoken=x1\"}",
+					     " ] , \"@odata.nextLink\" : null }\r\n" };
+	for (size_t h = 0; h < UNIT_ARRAY_LEN(heads); h++) {
+		ax_buf_clear(&body);
+		assert_int_equal(ax_buf_adds(&body, heads[h]), AX_OK);
+		assert_int_equal(ax_buf_add(&body, recs.data, recs.len), AX_OK);
+		assert_int_equal(ax_buf_adds(&body, tails[h]), AX_OK);
+		if (h == 0)
+			variants(p, body.data, body.len);
+		else
+			same(p, body.data, body.len);
+	}
+	ax_buf_finish(&recs);
+	ax_buf_finish(&body);
+}
+
+static void corpus_file(const char *path, void *p)
+{
+	size_t len;
+	char *text = unit_read_file(path, &len);
+	corpus_bodies(p, text, len);
+	free(text);
+}
+
+static void test_fast_path_corpus(void **state)
+{
+	(void)state;
+	if (g_argc < 2)
+		fail_msg("usage: test_src_blob CORPUS...");
+	struct pair p;
+	pair_init(&p);
+	for (int i = 1; i < g_argc; i++)
+		unit_each_corpus_file(g_argv[i], corpus_file, &p);
+	print_message("# %lu splits, %lu by the fast path\n", p.split, p.fast_ok);
+	assert_true(p.fast_ok > 100);
+	pair_finish(&p);
+}
+
+int main(int argc, char **argv)
+{
+	g_argc = argc;
+	g_argv = argv;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_and_ids),
 		cmocka_unit_test(test_elements_that_are_not_records),
@@ -243,6 +486,9 @@ int main(void)
 		cmocka_unit_test(test_huge_id_is_not_kept),
 		cmocka_unit_test(test_graph_envelope),
 		cmocka_unit_test(test_graph_envelope_hostile),
+		cmocka_unit_test(test_fast_path_odd_bodies),
+		cmocka_unit_test(test_fast_path_deep),
+		cmocka_unit_test(test_fast_path_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -79,6 +80,29 @@ char *unit_read_file(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return data;
+}
+
+void unit_each_corpus_file(const char *path, void (*fn)(const char *file, void *ctx), void *ctx)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		fail_msg("cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (strstr(path, ".provenance.") == NULL)
+			fn(path, ctx);
+		return;
+	}
+	DIR *dir = opendir(path);
+	assert_non_null(dir);
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "README.md") == 0)
+			continue;
+		char child[4096];
+		snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
+		unit_each_corpus_file(child, fn, ctx);
+	}
+	closedir(dir);
 }
 
 bool unit_diag_has(const struct ax_diag *d, int line, const char *text)

@@ -28,6 +28,10 @@ char *unit_write_file(const char *dir, const char *name, const char *data, size_
 /* The whole file, NUL-terminated, length in *len (may be NULL); free it. */
 char *unit_read_file(const char *path, size_t *len);
 
+/* Calls fn for path, or for every file below it when it is a directory, but
+ * for hidden files, README.md and provenance files (corpus/x.provenance.jsonl). */
+void unit_each_corpus_file(const char *path, void (*fn)(const char *file, void *ctx), void *ctx);
+
 /* True if some diagnostic is at line (-1: any line) and contains text. */
 bool unit_diag_has(const struct ax_diag *d, int line, const char *text);
 /* Prints every diagnostic to stderr, to explain a failed assertion. */
