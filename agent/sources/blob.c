@@ -201,11 +201,12 @@ static int on_end_map(void *ctx)
 static int on_start_array(void *ctx)
 {
 	struct split *s = ctx;
+	bool records = !s->records_seen && (s->spec->envelope ? s->value_key && s->depth == 1 : s->depth == 0);
 	if (!value_start(s, false, true))
 		return 0;
 	s->capture = CAP_NONE;
 	s->depth++;
-	if (!s->records_seen && s->depth == (s->spec->envelope ? 2 : 1)) {
+	if (records) {
 		s->records_seen = true;
 		s->elem_depth = s->depth;
 		s->search_from = consumed(s);
@@ -300,9 +301,8 @@ static ax_err parse(struct split *s, const char *body, size_t len)
  * AX_JSCAN_MAX_DEPTH) and of the shapes the pass above accepts, and for
  * those gives what it gives. Anything else - bad JSON, a body that is not a
  * blob or a page, an escape in a member name it compares or a value it
- * keeps (yajl decodes them), an envelope whose first array is not "value"
- * (the pass above takes that one) - is left to the yajl pass, from the
- * start: it decides, and words the error. */
+ * keeps (yajl decodes them) - is left to the yajl pass, from the start: it
+ * decides, and words the error. */
 
 #define NO AX_JSCAN_FAIL
 
@@ -454,8 +454,6 @@ static size_t fast_envelope(struct fast *f, size_t i)
 		if ((i = fast_name(s, i, f->len, &name_len)) == NO || i >= f->len)
 			return NO;
 		bool value = name_len == 5 && memcmp(s + name, "value", 5) == 0 && !records_seen;
-		if (s[i] == '[' && !records_seen && !value)
-			return NO; /* the pass above takes the first array for the records */
 		if (value && s[i] != '[')
 			return NO; /* it says "not an array" */
 		if (value) {

@@ -219,6 +219,14 @@ static void test_graph_envelope(void **state)
 	assert_int_equal(ax_blob_split(&b, &graph_spec, last, strlen(last)), AX_OK);
 	assert_int_equal(b.count, 0);
 	assert_null(b.next_link);
+	/* an array member before "value" is no record array */
+	const char *other = "{\"other\":[{\"id\":\"not a record\"}],\"value\":[{\"id\":\"r\"}]}";
+	for (int yajl_only = 0; yajl_only < 2; yajl_only++) {
+		b.yajl_only = yajl_only;
+		assert_int_equal(ax_blob_split(&b, &graph_spec, other, strlen(other)), AX_OK);
+		assert_int_equal(b.count, 1);
+		assert_id(&b, 0, "r");
+	}
 	ax_blob_finish(&b);
 }
 
