@@ -22,7 +22,7 @@
 #include "spool.h"
 #include "unit.h"
 
-#define AX_PIPELINE_CHUNK 64
+#define AX_PIPELINE_CHUNK 32
 
 struct ax_pipeline_counts {
 	uint64_t records, dead_lettered;
