@@ -72,6 +72,12 @@ static const char *string_of(yajl_val obj, const char *key)
 	return v ? v->u.string : NULL;
 }
 
+/* A subscription without status counts as enabled, as in the documented sample. */
+static bool enabled(const char *status)
+{
+	return !status || strcasecmp(status, "enabled") == 0;
+}
+
 ax_err ax_mgmt_subscription(const char *body, const char *content_type, enum ax_sub_state *state)
 {
 	yajl_val root = yajl_tree_parse(body, NULL, 0);
@@ -85,7 +91,7 @@ ax_err ax_mgmt_subscription(const char *body, const char *content_type, enum ax_
 		const char *ct = string_of(sub, "contentType"), *status = string_of(sub, "status");
 		if (!ct || strcmp(ct, content_type) != 0)
 			continue;
-		*state = !status || strcasecmp(status, "enabled") == 0 ? AX_SUB_ENABLED : AX_SUB_DISABLED;
+		*state = enabled(status) ? AX_SUB_ENABLED : AX_SUB_DISABLED;
 		break;
 	}
 	yajl_tree_free(root);
@@ -96,8 +102,7 @@ bool ax_mgmt_started(const char *body, const char *content_type)
 {
 	yajl_val root = yajl_tree_parse(body, NULL, 0);
 	const char *ct = string_of(root, "contentType"), *status = string_of(root, "status");
-	bool started = YAJL_IS_OBJECT(root) && (!ct || strcmp(ct, content_type) == 0) &&
-		       (!status || strcasecmp(status, "enabled") == 0);
+	bool started = YAJL_IS_OBJECT(root) && (!ct || strcmp(ct, content_type) == 0) && enabled(status);
 	yajl_tree_free(root);
 	return started;
 }
