@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "host.h"
@@ -207,8 +208,11 @@ static void process_share(void *arg, unsigned worker, size_t j, size_t n)
 			done[ndone++] = proc;
 	}
 	if (ndone && ax_process_digest_n(done, ndone))
-		for (size_t k = 0; k < ndone; k++)
-			c->status[done[k] - c->proc] = AX_ERR_NOMEM; /* said in done[0]'s reason */
+		for (size_t k = 0; k < ndone; k++) { /* said in done[0]'s reason: each dead letter says it */
+			c->status[done[k] - c->proc] = AX_ERR_NOMEM;
+			if (k)
+				memcpy(done[k]->reason, done[0]->reason, sizeof(done[k]->reason));
+		}
 }
 
 /* The number after which the chunk after c begins: c's records that
