@@ -721,6 +721,8 @@ def test_blobs(c):
     lt = emu.control("GET", "blobs", query={"tenant": 0, "late": 1, "start": int(now - 12 * 3600),
                                             "end": int(now)})["blobs"]
     late = [b for b in lt if b.get("late")]
+    check(not any(b["late"] and b["republished"] for b in lt if "late" in b),
+          "a republished copy of a late blob is not called late (it is listed when created)")
     if check(late, "late blobs exist in the last 12 hours (late_rate 0.15)"):
         b = max(late, key=lambda x: parse_ms(x["contentCreated"]))
         cc = parse_ms(b["contentCreated"])

@@ -652,7 +652,7 @@ def control(emu, req, name):
                  "expired": now_ms >= created + int(cfg.blob_expiry * 1000)}
             if key[0] in ("g", "r"):
                 m = stream.meta(key[1])
-                d.update({"late": m.late, "republished": key[0] == "r", "republished_partial":
+                d.update({"late": key[0] == "g" and m.late, "republished": key[0] == "r", "republished_partial":
                           key[0] == "r" and m.repub_partial, "large": m.large,
                           "expire_after_list": m.expire_after_list, "bad_records": len(m.bad),
                           "out_of_order_shift": m.ooo_shift})
