@@ -49,6 +49,7 @@
 #define POP_WAIT_MS 200
 #define SPOOL_STALL_MS 5000 /* spool_full = drop_oldest: an output this long without progress is dropped from */
 #define ACK_POLL_MS 5 /* spool = memory: how often waiting units look for acknowledgements */
+#define END_POLL_MS 5 /* a replay read to its end: how often it looks whether its outputs have everything */
 
 struct run_source {
 	const struct ax_section_conf *sec;
@@ -437,8 +438,10 @@ static void pipeline(struct run *r, const char *path)
 		if (reload_requested && reload_ready(r, path))
 			break;
 		bool waiting = !ax_pipeline_settled(&r->pipeline);
+		/* a replay whose sources are done waits for its senders: nothing wakes the queue then */
+		bool ending = r->replay && sources_finished(r);
 		struct ax_unit *u = ax_queue_pop(&r->queue, waiting && r->pipeline.on_ack ? ACK_POLL_MS
-								: waiting ? 0 : POP_WAIT_MS);
+								: waiting ? 0 : ending ? END_POLL_MS : POP_WAIT_MS);
 		if (u)
 			consume(r, u);
 		ax_pipeline_settle(&r->pipeline, !u);

@@ -65,7 +65,7 @@ static void run(struct ax_sender *s)
 			atomic_store(&s->state, AX_SENDER_DONE);
 			return;
 		}
-		ax_spool_wait(s->reader, IDLE_WAIT_MS);
+		ax_spool_wait(s->reader, IDLE_WAIT_MS, &s->draining);
 	}
 }
 
@@ -99,6 +99,8 @@ void ax_sender_stop(struct ax_sender *s, bool quit)
 	atomic_store(&s->draining, 1);
 	if (quit)
 		atomic_store(&s->quit, 1);
+	if (s->started)
+		ax_spool_reader_wake(s->reader);
 }
 
 void ax_sender_join(struct ax_sender *s)

@@ -1242,11 +1242,19 @@ bool ax_spool_caught_up(struct ax_spool_reader *rd)
 	return done;
 }
 
-void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms)
+void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms, const atomic_int *draining)
 {
 	pthread_mutex_lock(&rd->sp->lock);
-	if (rd->pos.frame >= rd->sp->end)
+	bool done = atomic_load(draining) && rd->cur->pos.frame >= rd->sp->end;
+	if (rd->pos.frame >= rd->sp->end && !done)
 		wait_changed(rd->sp, timeout_ms);
+	pthread_mutex_unlock(&rd->sp->lock);
+}
+
+void ax_spool_reader_wake(struct ax_spool_reader *rd)
+{
+	pthread_mutex_lock(&rd->sp->lock); /* not between the waiter's look at draining and its wait */
+	pthread_cond_broadcast(&rd->sp->changed);
 	pthread_mutex_unlock(&rd->sp->lock);
 }
 

@@ -121,8 +121,11 @@ struct ax_spool_pos ax_spool_tell(const struct ax_spool_reader *rd);
 ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos) AX_WARN_UNUSED;
 /* True when the reader committed everything written so far. */
 bool ax_spool_caught_up(struct ax_spool_reader *rd);
-/* Waits at most timeout_ms for a record after the reader's position. */
-void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms);
+/* Waits at most timeout_ms for a record after the reader's position; not
+ * once *draining is set and the reader is caught up (it is done). */
+void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms, const atomic_int *draining);
+/* Wakes the reader's ax_spool_wait to look at its draining again. */
+void ax_spool_reader_wake(struct ax_spool_reader *rd);
 /* Records dropped (drop_oldest) before this reader read them, since the last call. */
 uint64_t ax_spool_reader_take_dropped(struct ax_spool_reader *rd);
 

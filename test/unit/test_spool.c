@@ -4,10 +4,13 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -518,6 +521,55 @@ static void test_sync_async(void **state)
 	done(f);
 }
 
+/* A reader waiting for records while the writer is done: draining plus a
+ * wake ends the wait at once, not after its timeout (a minute here);
+ * with draining set and the reader caught up, it does not wait at all. */
+struct drain_waiter {
+	struct ax_spool_reader *rd;
+	atomic_int draining, waited;
+};
+
+static void *wait_for_records(void *arg)
+{
+	struct drain_waiter *w = arg;
+	ax_spool_wait(w->rd, 60000, &w->draining);
+	atomic_store(&w->waited, 1);
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_wait_draining(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	append(f, 0, 10);
+	struct drain_waiter w = { .rd = reader(f, "a") };
+	assert_int_equal(read_all(w.rd, 0), 10);
+	assert_int_equal(ax_spool_commit(w.rd, ax_spool_tell(w.rd)), AX_OK);
+	int64_t t0 = mono_ms();
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, wait_for_records, &w), 0);
+	for (int i = 0; i < 20; i++) /* whether or not it waits yet, the wake below ends it */
+		sched_yield();
+	assert_int_equal(atomic_load(&w.waited), 0);
+	atomic_store(&w.draining, 1);
+	ax_spool_reader_wake(w.rd);
+	pthread_join(t, NULL);
+	assert_true(mono_ms() - t0 < 30000);
+	t0 = mono_ms();
+	ax_spool_wait(w.rd, 60000, &w.draining); /* caught up and draining: no wait */
+	assert_true(mono_ms() - t0 < 30000);
+	ax_spool_reader_close(w.rd);
+	done(f);
+}
+
 /* In memory: the same reading, and the smallest committed position tells
  * what every output has. */
 static void test_memory(void **state)
@@ -554,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_cursors),
 		cmocka_unit_test(test_cursors_file),
 		cmocka_unit_test(test_sync_async),
+		cmocka_unit_test(test_wait_draining),
 		cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
