@@ -16,6 +16,7 @@
 #include "outputs/syslog/syslog_tls.h"
 
 #define DATAGRAMS_PER_CALL 64
+#define LINGER_MS 2000 /* at the end, how long the receiver may take to close its side */
 
 struct ax_syslog_transport {
 	struct ax_syslog_peer peer;
@@ -116,10 +117,31 @@ void ax_syslog_transport_close(struct ax_syslog_transport *t)
 	t->fd = -1;
 }
 
+/* The end of a stream, so that the receiver reads everything sent before
+ * it: closing a socket with bytes unread (a TLS 1.3 receiver's session
+ * tickets) resets the connection, and a receiver that gets the reset drops
+ * what it had not read yet. So the end is said (close_notify, FIN), and
+ * what comes back is read until the receiver closes too, or LINGER_MS. */
+static void finish_stream(struct ax_syslog_transport *t)
+{
+	ax_syslog_tls_close(t->session); /* close_notify */
+	t->session = NULL;
+	shutdown(t->fd, SHUT_WR);
+	int64_t deadline = ax_syslog_monotonic_ms() + LINGER_MS;
+	char scratch[4096];
+	while (ax_syslog_wait_fd(t->fd, POLLIN, deadline) == AX_OK) {
+		ssize_t n = recv(t->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			break;
+	}
+}
+
 void ax_syslog_transport_destroy(struct ax_syslog_transport *t)
 {
 	if (!t)
 		return;
+	if (t->fd >= 0 && t->peer.proto != AX_SYSLOG_UDP)
+		finish_stream(t);
 	ax_syslog_transport_close(t);
 	ax_syslog_tls_destroy(t->tls);
 	free(t);

@@ -46,7 +46,8 @@ struct ax_syslog_transport;
 struct ax_syslog_transport *ax_syslog_transport_create(const struct ax_syslog_peer *peer,
 						       const struct ax_syslog_tls_conf *tls,
 						       char *why, size_t why_len);
-/* NULL-safe; closes the connection. */
+/* NULL-safe; ends the connection: on a stream, once the receiver read
+ * everything (it closed its side too) or after 2 s. */
 void ax_syslog_transport_destroy(struct ax_syslog_transport *t);
 /* True when connected and, on a stream, the receiver has not closed it. */
 bool ax_syslog_transport_ready(struct ax_syslog_transport *t);
