@@ -8,24 +8,38 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+/* How many times the caller looks at a job's last items before it sleeps
+ * on them: a helper ends its last grain within microseconds. */
+#define WAIT_SPINS 2000
+
 struct helper {
 	struct ax_fanout *f;
 	unsigned worker;
 	pthread_t thread;
 };
 
-struct ax_fanout {
-	pthread_mutex_t lock;
-	pthread_cond_t wake; /* helpers: a job, or quit */
-	pthread_cond_t done; /* the caller: the last item done, or the last helper out */
-	unsigned long generation; /* of the job; under lock */
-	unsigned active;          /* helpers in a job; under lock */
-	bool quit;
-	/* the job: set under lock while no helper is active */
+struct job {
 	ax_fanout_fn fn;
 	void *arg;
 	size_t items, grain;
 	atomic_size_t next, finished;
+	atomic_uint active; /* helpers in it */
+};
+
+/* No lock between the caller and the helpers but to sleep: each side
+ * says it is about to sleep (sleepers, caller_waiting) before it looks
+ * once more, and the other looks at that after it changed what the
+ * sleeper waits for (sequentially consistent atomics). */
+struct ax_fanout {
+	/* Jobs are numbered from 0: job n is in job[n % AX_FANOUT_JOBS]. Written by the caller. */
+	atomic_ulong started, retired;
+	atomic_uint sleepers;      /* helpers asleep on wake, or about to be */
+	atomic_bool caller_waiting; /* on done */
+	atomic_bool quit;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* helpers: a job, or quit */
+	pthread_cond_t done; /* the caller: a job's last item done */
+	struct job job[AX_FANOUT_JOBS];
 	unsigned helpers;
 	struct helper helper[AX_FANOUT_MAX_HELPERS];
 };
@@ -39,15 +53,22 @@ unsigned ax_fanout_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-static void work(struct ax_fanout *f, unsigned worker)
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static void work(struct ax_fanout *f, struct job *j, unsigned worker)
 {
 	for (;;) {
-		size_t first = atomic_fetch_add(&f->next, f->grain);
-		if (first >= f->items)
+		size_t first = atomic_fetch_add(&j->next, j->grain);
+		if (first >= j->items)
 			return;
-		size_t n = f->items - first < f->grain ? f->items - first : f->grain;
-		f->fn(f->arg, worker, first, n);
-		if (atomic_fetch_add(&f->finished, n) + n == f->items) {
+		size_t n = j->items - first < j->grain ? j->items - first : j->grain;
+		j->fn(j->arg, worker, first, n);
+		if (atomic_fetch_add(&j->finished, n) + n == j->items && atomic_load(&f->caller_waiting)) {
 			pthread_mutex_lock(&f->lock);
 			pthread_cond_signal(&f->done);
 			pthread_mutex_unlock(&f->lock);
@@ -55,29 +76,43 @@ static void work(struct ax_fanout *f, unsigned worker)
 	}
 }
 
+/* Sleeps until job n is started, or quit. */
+static void sleep_until_started(struct ax_fanout *f, unsigned long n)
+{
+	pthread_mutex_lock(&f->lock);
+	atomic_fetch_add(&f->sleepers, 1);
+	while (!atomic_load(&f->quit) && n >= atomic_load(&f->started))
+		pthread_cond_wait(&f->wake, &f->lock);
+	atomic_fetch_sub(&f->sleepers, 1);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* A helper goes from job to job in order, and sleeps when it is ahead of
+ * the caller: with the next job started before this one is done, it does
+ * not sleep between them. */
 static void *helper_main(void *arg)
 {
 	struct helper *h = arg;
 	struct ax_fanout *f = h->f;
-	unsigned long seen = 0;
+	unsigned long n = 0;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the caller's */
-	pthread_mutex_lock(&f->lock);
-	for (;;) {
-		while (!f->quit && f->generation == seen)
-			pthread_cond_wait(&f->wake, &f->lock);
-		if (f->quit)
-			break;
-		seen = f->generation;
-		f->active++;
-		pthread_mutex_unlock(&f->lock);
-		work(f, h->worker);
-		pthread_mutex_lock(&f->lock);
-		if (--f->active == 0)
-			pthread_cond_signal(&f->done);
+	while (!atomic_load(&f->quit)) {
+		unsigned long retired = atomic_load(&f->retired);
+		if (n < retired)
+			n = retired; /* done without it */
+		if (n >= atomic_load(&f->started)) {
+			sleep_until_started(f, n);
+			continue;
+		}
+		struct job *j = &f->job[n % AX_FANOUT_JOBS];
+		atomic_fetch_add(&j->active, 1);
+		if (n >= atomic_load(&f->retired)) /* else its slot may be taking the job after next */
+			work(f, j, h->worker);
+		atomic_fetch_sub(&j->active, 1);
+		n++;
 	}
-	pthread_mutex_unlock(&f->lock);
 	return NULL;
 }
 
@@ -108,29 +143,78 @@ unsigned ax_fanout_helpers(const struct ax_fanout *f)
 
 void ax_fanout_start(struct ax_fanout *f, ax_fanout_fn fn, void *arg, size_t items, size_t grain)
 {
-	pthread_mutex_lock(&f->lock);
-	while (f->active) /* a helper late for the last job, about to find it done */
-		pthread_cond_wait(&f->done, &f->lock);
-	f->fn = fn;
-	f->arg = arg;
-	f->items = items;
-	f->grain = grain ? grain : 1;
-	atomic_store(&f->next, 0);
-	atomic_store(&f->finished, 0);
-	if (f->helpers) {
-		f->generation++;
-		pthread_cond_broadcast(&f->wake);
+	unsigned long n = atomic_load(&f->started);
+	if (n - atomic_load(&f->retired) == AX_FANOUT_JOBS)
+		ax_fanout_retire(f);
+	struct job *j = &f->job[n % AX_FANOUT_JOBS];
+	/* a helper late for the job retired from this slot leaves it at once,
+	 * unless it lost its CPU on the way: then it needs the CPU back */
+	for (int i = 0; atomic_load(&j->active); i++) {
+		if (i >= WAIT_SPINS)
+			sched_yield();
+		cpu_relax();
 	}
+	j->fn = fn;
+	j->arg = arg;
+	j->items = items;
+	j->grain = grain ? grain : 1;
+	atomic_store(&j->next, 0);
+	atomic_store(&j->finished, 0);
+	atomic_store(&f->started, n + 1);
+	if (atomic_load(&f->sleepers)) {
+		pthread_mutex_lock(&f->lock);
+		pthread_cond_broadcast(&f->wake);
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+void ax_fanout_share(struct ax_fanout *f)
+{
+	unsigned long n = atomic_load(&f->retired);
+	if (n < atomic_load(&f->started))
+		work(f, &f->job[n % AX_FANOUT_JOBS], 0);
+}
+
+static bool oldest_done(struct ax_fanout *f)
+{
+	unsigned long n = atomic_load(&f->retired);
+	const struct job *j = &f->job[n % AX_FANOUT_JOBS];
+	return n == atomic_load(&f->started) || atomic_load(&j->finished) >= j->items;
+}
+
+void ax_fanout_wait(struct ax_fanout *f)
+{
+	for (int i = 0; i < WAIT_SPINS; i++) {
+		if (oldest_done(f))
+			return;
+		cpu_relax();
+	}
+	pthread_mutex_lock(&f->lock);
+	atomic_store(&f->caller_waiting, true);
+	while (!oldest_done(f))
+		pthread_cond_wait(&f->done, &f->lock);
+	atomic_store(&f->caller_waiting, false);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void ax_fanout_retire(struct ax_fanout *f)
+{
+	ax_fanout_wait(f);
+	unsigned long n = atomic_load(&f->retired);
+	if (n < atomic_load(&f->started))
+		atomic_store(&f->retired, n + 1);
 }
 
 void ax_fanout_join(struct ax_fanout *f)
 {
-	work(f, 0);
-	pthread_mutex_lock(&f->lock);
-	while (atomic_load(&f->finished) < f->items)
-		pthread_cond_wait(&f->done, &f->lock);
-	pthread_mutex_unlock(&f->lock);
+	ax_fanout_share(f);
+	ax_fanout_retire(f);
+}
+
+void ax_fanout_join_all(struct ax_fanout *f)
+{
+	while (atomic_load(&f->retired) < atomic_load(&f->started))
+		ax_fanout_join(f);
 }
 
 void ax_fanout_run(struct ax_fanout *f, ax_fanout_fn fn, void *arg, size_t items, size_t grain)
@@ -144,7 +228,7 @@ void ax_fanout_destroy(struct ax_fanout *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	f->quit = true;
+	atomic_store(&f->quit, true);
 	pthread_cond_broadcast(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 	for (unsigned i = 0; i < f->helpers; i++)

@@ -40,7 +40,7 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 	ax_buf_init(&p->stream, 4096);
 	unsigned depth = (unsigned)agent->max_depth;
 	ax_err err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
-	for (size_t c = 0; c < 2; c++)
+	for (size_t c = 0; c < AX_FANOUT_JOBS; c++)
 		for (size_t k = 0; k < AX_PIPELINE_CHUNK && !err; k++)
 			err = ax_processor_init_lent(&p->chunk[c].proc[k], rules, depth, agent->max_record_size);
 	if (!err)
@@ -64,7 +64,7 @@ void ax_pipeline_finish(struct ax_pipeline *p)
 	ax_fanout_destroy(p->fanout);
 	for (size_t w = 0; w < 1 + AX_FANOUT_MAX_HELPERS; w++)
 		ax_kit_finish(&p->kit[w]);
-	for (size_t c = 0; c < 2; c++)
+	for (size_t c = 0; c < AX_FANOUT_JOBS; c++)
 		for (size_t k = 0; k < AX_PIPELINE_CHUNK; k++)
 			ax_processor_finish(&p->chunk[c].proc[k]);
 	ax_processor_finish(&p->own);
@@ -215,13 +215,13 @@ static void process_share(void *arg, unsigned worker, size_t j, size_t n)
 		}
 }
 
-/* The number after which the chunk after c begins: c's records that
- * failed take none. */
-static uint64_t numbered_through(const struct ax_pipeline_chunk *c, uint64_t seq)
+/* How many numbers c's records take if none of them fails. */
+static uint64_t numbered(const struct ax_pipeline_chunk *c)
 {
+	uint64_t n = 0;
 	for (size_t j = 0; j < c->n; j++)
-		seq += c->number[j] && !c->status[j];
-	return seq;
+		n += c->number[j] != 0;
+	return n;
 }
 
 /* Numbers records [first, first + n) of the unit after seq, as if none
@@ -229,7 +229,6 @@ static uint64_t numbered_through(const struct ax_pipeline_chunk *c, uint64_t seq
 static void start_chunk(struct ax_pipeline *p, struct ax_pipeline_chunk *c, const struct ax_unit *u,
 			size_t first, const struct ax_origin *origin, struct ax_chain_stream *stream, uint64_t seq)
 {
-	c->seq = seq;
 	size_t n = u->count - first < AX_PIPELINE_CHUNK ? u->count - first : AX_PIPELINE_CHUNK;
 	for (size_t j = 0; j < n; j++)
 		c->number[j] = set_aside(&u->records[first + j], stream) ? 0 : ++seq;
@@ -324,24 +323,37 @@ static void report_dropped(struct ax_pipeline *p, const struct ax_origin *origin
 	ax_buf_finish(&text);
 }
 
+/* Chunk k of the unit, started numbered after the stream's last record
+ * and the chunks started before it (from chunk `from` on), as if none of
+ * them fails. */
+static void start_ahead(struct ax_pipeline *p, const struct ax_unit *u, size_t k, size_t from,
+			const struct ax_origin *origin, struct ax_chain_stream *stream)
+{
+	uint64_t seq = stream ? stream->link.seq : 0;
+	for (size_t i = from; i < k; i++)
+		seq += numbered(&p->chunk[i % AX_FANOUT_JOBS]);
+	start_chunk(p, &p->chunk[k % AX_FANOUT_JOBS], u, k * AX_PIPELINE_CHUNK, origin, stream, seq);
+}
+
 void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct ax_origin *origin,
 			 struct ax_pipeline_counts *counts)
 {
+	enum { AHEAD = AX_FANOUT_JOBS - 1 }; /* chunks the helpers work on while one is spooled */
 	bool all_in = true;
 	struct ax_chain_stream *stream = stream_of(p, origin);
-	if (u->count)
-		start_chunk(p, &p->chunk[0], u, 0, origin, stream, stream ? stream->link.seq : 0);
-	for (size_t first = 0, b = 0; first < u->count; first += AX_PIPELINE_CHUNK, b ^= 1) {
-		struct ax_pipeline_chunk *c = &p->chunk[b];
-		ax_fanout_join(p->fanout);
-		if (!all_in)
-			break;
-		if (first + AX_PIPELINE_CHUNK < u->count)
-			start_chunk(p, &p->chunk[b ^ 1], u, first + AX_PIPELINE_CHUNK, origin, stream,
-				    numbered_through(c, c->seq));
+	size_t chunks = (u->count + AX_PIPELINE_CHUNK - 1) / AX_PIPELINE_CHUNK;
+	for (size_t k = 0; k < AHEAD && k < chunks; k++)
+		start_ahead(p, u, k, 0, origin, stream);
+	for (size_t k = 0; k < chunks && all_in; k++) {
+		struct ax_pipeline_chunk *c = &p->chunk[k % AX_FANOUT_JOBS];
+		ax_fanout_share(p->fanout);
+		if (k + AHEAD < chunks) /* its slot's chunk, k - 1, is spooled */
+			start_ahead(p, u, k + AHEAD, k, origin, stream);
+		ax_fanout_retire(p->fanout);
 		for (size_t j = 0; j < c->n && all_in; j++)
 			all_in = handle_record(p, c, j, stream, counts) != STOPPED;
 	}
+	ax_fanout_join_all(p->fanout); /* chunks started after the spool stopped taking records */
 	if (all_in) /* a unit ends a frame: readers see it at once */
 		all_in = spool_retry(p, NULL) == SPOOLED;
 	u->spooled_to = all_in ? ax_spool_end(p->spool) : NEVER_SAFE;

@@ -34,7 +34,8 @@ struct ax_pipeline {
 	 * record numbered as if none before it in its chunk fails (number[]);
 	 * then linked into their stream and spooled one after the other, a
 	 * record numbered otherwise renumbered. The helpers work on the next
-	 * chunk meanwhile, numbered after this one's failures. */
+	 * chunks meanwhile, numbered as if none of the chunks before them
+	 * fails. */
 	struct ax_pipeline_chunk {
 		struct ax_processor proc[AX_PIPELINE_CHUNK];
 		uint64_t number[AX_PIPELINE_CHUNK]; /* 0: not for processing (dead-lettered as it is) */
@@ -43,10 +44,9 @@ struct ax_pipeline {
 		struct ax_pipeline *p;
 		const struct ax_unit *u;
 		size_t first, n; /* the unit's records at proc[0..n) */
-		uint64_t seq;    /* the number before number[]'s first */
 		const struct ax_origin *origin;
 		const char *stream;
-	} chunk[2];
+	} chunk[AX_FANOUT_JOBS];
 	struct ax_fanout *fanout;
 	struct ax_kit kit[1 + AX_FANOUT_MAX_HELPERS];
 	/* A record sealed into a stream and not yet spooled (the spool may

@@ -2,8 +2,8 @@
  * threads: every item done exactly once, by the caller alone without
  * helpers, by several threads with them (a job long enough that a helper
  * gets to it), and while the caller does something else between start and
- * join; jobs one after another reuse the helpers, which leave signals to
- * the caller. */
+ * join, or starts the next jobs; jobs one after another reuse the helpers,
+ * which leave signals to the caller. */
 #include "unit.h"
 
 #include <pthread.h>
@@ -126,6 +126,49 @@ static void test_start_then_join(void **state)
 	ax_fanout_destroy(f);
 }
 
+/* Jobs at once, as the pipeline runs them: the caller claims its share
+ * of the oldest, starts the one AX_FANOUT_JOBS - 1 after it, then retires
+ * the oldest (every item of it done); the helpers take part in each. One
+ * job more than AX_FANOUT_JOBS started retires the oldest first. */
+static void test_jobs_ahead(void **state)
+{
+	(void)state;
+	struct ax_fanout *f = ax_fanout_create(2);
+	assert_non_null(f);
+	enum { JOBS = 12, AHEAD = AX_FANOUT_JOBS - 1 };
+	struct job *jobs[JOBS];
+	for (int k = 0; k < JOBS; k++) {
+		jobs[k] = new_job(4);
+		jobs[k]->wait_for_help = true;
+	}
+	for (int k = 0; k < AHEAD; k++)
+		ax_fanout_start(f, item, jobs[k], ITEMS, 4);
+	for (int k = 0; k < JOBS; k++) {
+		ax_fanout_share(f);
+		if (k + AHEAD < JOBS)
+			ax_fanout_start(f, item, jobs[k + AHEAD], ITEMS, 4);
+		ax_fanout_retire(f);
+		each_once(jobs[k], ITEMS);
+		assert_true(helped(jobs[k]) > 0);
+	}
+	ax_fanout_join_all(f); /* none outstanding: nothing to do */
+	for (int k = 0; k <= AX_FANOUT_JOBS; k++) {
+		memset(jobs[k], 0, sizeof(*jobs[k]));
+		jobs[k]->grain = 4;
+		ax_fanout_start(f, item, jobs[k], k == AX_FANOUT_JOBS ? 7 : ITEMS, 4);
+	}
+	each_once(jobs[0], ITEMS); /* retired by the last start */
+	ax_fanout_join(f);
+	each_once(jobs[1], ITEMS);
+	ax_fanout_join_all(f);
+	for (int k = 2; k < AX_FANOUT_JOBS; k++)
+		each_once(jobs[k], ITEMS);
+	each_once(jobs[AX_FANOUT_JOBS], 7);
+	for (int k = 0; k < JOBS; k++)
+		free(jobs[k]);
+	ax_fanout_destroy(f);
+}
+
 static void test_cpus(void **state)
 {
 	(void)state;
@@ -142,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_alone),
 		cmocka_unit_test(test_helpers_share),
 		cmocka_unit_test(test_start_then_join),
+		cmocka_unit_test(test_jobs_ahead),
 		cmocka_unit_test(test_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
