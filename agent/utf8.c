@@ -25,12 +25,19 @@ static size_t sequence_len(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
-/* How many bytes from p on are ASCII, looking at 16 (SSE2) or 8 at a time;
- * at most len, and less than len only at a byte >= 0x80. */
+/* How many bytes from p on are ASCII, looking at 64 then 16 (SSE2) or 8 at
+ * a time; at most len, and less than len only at a byte >= 0x80. */
 static size_t ascii_run(const unsigned char *p, size_t len)
 {
 	size_t i = 0;
 #ifdef __SSE2__
+	for (; len - i >= 64; i += 64) {
+		const __m128i *q = (const __m128i *)(const void *)(p + i);
+		__m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+					   _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
+		if (_mm_movemask_epi8(any))
+			break; /* the loop below finds where */
+	}
 	for (; len - i >= 16; i += 16) {
 		unsigned high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
 		if (high)

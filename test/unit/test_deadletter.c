@@ -345,16 +345,16 @@ static void test_utf8_valid(void **state)
 	}
 }
 
-/* Each case at every offset in ASCII (the validator skips ASCII 16 or 8
- * bytes at a time, a case alone is under 16): the first bad byte is found
+/* Each case at every offset in ASCII (the validator skips ASCII 64, 16 or
+ * 8 bytes at a time, a case alone is under 16): the first bad byte is found
  * where it is in the case alone. */
 static void test_utf8_offsets(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < UNIT_ARRAY_LEN(utf8); i++) {
 		size_t want_in_case = ax_utf8_invalid_at(utf8[i].s, utf8[i].len);
-		for (size_t before = 0; before < 40; before++) {
-			for (size_t after = 0; after < 20; after += 19) {
+		for (size_t before = 0; before < 140; before++) {
+			for (size_t after = 0; after < 80; after += 35) {
 				size_t len = before + utf8[i].len + after;
 				char *buf = malloc(len ? len : 1);
 				assert_non_null(buf);
