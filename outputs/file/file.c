@@ -1,16 +1,21 @@
+#define _GNU_SOURCE /* memrchr */
 /* file output: enriched records as JSON lines, to a file or stdout.
  *
  * For debugging, pipes and `annexa map`. A batch is written with writev,
  * each record and its newline straight from the batch (stdio's 4 KiB
  * buffer on a pipe cost a write(2) every two records, and a copy), so a
- * reader of the file sees whole lines once send returns. */
+ * reader of the file sees whole lines once send returns; a line cut short
+ * by a kill is removed when the file is opened again. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "outputs/output.h"
@@ -30,7 +35,8 @@ extern const struct ax_output_ops ax_output_file;
 
 static const struct ax_option file_options[] = {
 	{ "path", AX_OPT_STRING, "-", 0, offsetof(struct file_conf, path), 0, 0, NULL,
-	  "File the records are appended to, one JSON object a line; \"-\" is standard output." },
+	  "File the records are appended to, one JSON object a line (a line cut short when the agent was killed "
+	  "is removed at the next start); \"-\" is standard output." },
 	AX_OPTIONS_END,
 };
 
@@ -45,6 +51,57 @@ static void file_destroy(struct ax_output *out)
 		fclose(f->fp);
 	ax_output_finish_base(&f->base);
 	free(f);
+}
+
+/* Where the file's last line ends (just past its newline): 0 without
+ * one, -1 when it cannot be read. */
+static off_t last_line_end(int fd, off_t size)
+{
+	char chunk[4096];
+	for (off_t end = size; end > 0;) {
+		off_t from = end > (off_t)sizeof(chunk) ? end - (off_t)sizeof(chunk) : 0;
+		ssize_t n = pread(fd, chunk, (size_t)(end - from), from);
+		if (n != end - from)
+			return -1;
+		const char *nl = memrchr(chunk, '\n', (size_t)n);
+		if (nl)
+			return from + (nl - chunk) + 1;
+		end = from;
+	}
+	return 0;
+}
+
+/* Where a line cut short at the end of the file at path begins; -1 when
+ * it ends in a newline, is empty, is not a regular file or cannot be read. */
+static off_t torn_line_at(const char *path, off_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC); /* the output's own is write-only */
+	struct stat st;
+	char last;
+	off_t at = -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+		at = last_line_end(fd, st.st_size);
+		*size = st.st_size;
+	}
+	if (fd >= 0)
+		close(fd);
+	return at;
+}
+
+/* A record the agent was writing when it was killed (kill -9, a crash)
+ * is cut short at the file's end: its batch was not acknowledged, so it
+ * comes again, and the next line must not start in the middle of it. */
+static void cut_torn_line(const char *name, FILE *fp, const char *path)
+{
+	off_t size = 0, at = torn_line_at(path, &size);
+	if (at < 0)
+		return;
+	if (ftruncate(fileno(fp), at) == 0)
+		ax_warn(name, "%s ended in a line cut short (%lld bytes, a record being written when the agent "
+			"stopped): removed; that record is written again", path, (long long)(size - at));
+	else
+		ax_warn(name, "%s ends in a line cut short, which could not be removed: %s", path, strerror(errno));
 }
 
 static struct ax_output *file_create(const char *name, const void *conf, ax_err *err)
@@ -64,8 +121,10 @@ static struct ax_output *file_create(const char *name, const void *conf, ax_err 
 		file_destroy(&f->base);
 		return NULL;
 	}
-	if (!f->is_stdout)
+	if (!f->is_stdout) {
 		setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
+		cut_torn_line(name, f->fp, c->path);
+	}
 	return &f->base;
 }
 

@@ -161,6 +161,31 @@ static void test_appends(void **state)
 	expect_file(f, "{\"old\":true}\n{\"n\":7}\n{\"n\":8}\n");
 }
 
+/* A line cut short at the end (the agent killed while writing) is removed
+ * when the file is opened again, the lines before it kept, with or
+ * without any; a file that ends in a newline is left as it is. */
+static void test_torn_line(void **state)
+{
+	struct fixture *f = *state;
+	char big[10000];
+	memset(big, 'x', sizeof(big) - 1); /* longer than the search's chunks */
+	big[sizeof(big) - 1] = '\0';
+	const char *before[] = { "{\"old\":1}\n{\"old\":2}\n{\"n\":", "{\"n\":3,\"torn", big };
+	const char *kept[] = { "{\"old\":1}\n{\"old\":2}\n", "", "" };
+	for (size_t i = 0; i < 3; i++) {
+		free(unit_write_file(f->dir, "out.jsonl", before[i], SIZE_MAX));
+		create(f);
+		send(f, 9, 1, AX_OUT_OK);
+		char want[256];
+		snprintf(want, sizeof(want), "%s{\"n\":9}\n", kept[i]);
+		expect_file(f, want);
+		ax_output_destroy(f->out);
+		f->out = NULL;
+	}
+	create(f); /* whole lines: nothing cut */
+	expect_file(f, "{\"n\":9}\n");
+}
+
 /* A large batch goes through the stdio buffer in several writes. */
 static void test_large_batch(void **state)
 {
@@ -270,6 +295,7 @@ int main(void)
 		T(test_module),
 		T(test_writes_lines),
 		T(test_appends),
+		T(test_torn_line),
 		T(test_large_batch),
 		T(test_create_error),
 		T(test_write_error),
