@@ -55,8 +55,10 @@ static int fail(struct split *s, const char *why)
 
 static ax_err keep_string(struct ax_blob *b, const unsigned char *v, size_t len, uint32_t *off, uint32_t *out_len)
 {
-	if (len == 0 || len > AX_BLOB_MAX_VALUE)
-		return AX_OK; /* nothing usable to keep */
+	/* nothing usable to keep: none, too long, or a \u0000 in it (kept, it
+	 * would be cut at the NUL wherever it is a C string: "a\u0000" the same as "a") */
+	if (len == 0 || len > AX_BLOB_MAX_VALUE || memchr(v, '\0', len))
+		return AX_OK;
 	*off = (uint32_t)b->strings.len;
 	ax_err err = ax_buf_add(&b->strings, v, len);
 	if (!err)

@@ -1,10 +1,10 @@
 /* test_blob.c - splitting response bodies into records (sources/blob.c):
  * byte ranges that give back each element exactly, ids decoded, Graph
  * envelopes with their nextLink, and hostile bodies: not an array, cut
- * short, trailing garbage, invalid UTF-8, deep nesting, huge ids. And the
- * fast path against the yajl pass: the same result for every body, built
- * from the record corpora given as arguments and from odd ones, cut short
- * and changed byte by byte. */
+ * short, trailing garbage, invalid UTF-8, deep nesting, huge ids, ids
+ * with a NUL. And the fast path against the yajl pass: the same result
+ * for every body, built from the record corpora given as arguments and
+ * from odd ones, cut short and changed byte by byte. */
 #include "unit.h"
 
 #include <stdio.h>
@@ -195,6 +195,22 @@ static void test_huge_id_is_not_kept(void **state)
 	assert_id(&b, 0, NULL);
 	ax_blob_finish(&b);
 	free(body);
+}
+
+/* An id with \u0000 in it is not kept (as a C string it would be cut at
+ * the NUL, the same as the id before it); the record still is one. */
+static void test_id_with_nul_is_not_kept(void **state)
+{
+	(void)state;
+	const char *body = "[{\"Id\":\"a\\u0000\"},{\"Id\":\"a\"}]";
+	struct ax_blob b;
+	ax_blob_init(&b);
+	assert_int_equal(ax_blob_split(&b, &array_spec, body, strlen(body)), AX_OK);
+	assert_int_equal(b.count, 2);
+	assert_element(body, &b, 0, "{\"Id\":\"a\\u0000\"}");
+	assert_id(&b, 0, NULL);
+	assert_id(&b, 1, "a");
+	ax_blob_finish(&b);
 }
 
 static void test_graph_envelope(void **state)
@@ -492,6 +508,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hostile_bodies),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_huge_id_is_not_kept),
+		cmocka_unit_test(test_id_with_nul_is_not_kept),
 		cmocka_unit_test(test_graph_envelope),
 		cmocka_unit_test(test_graph_envelope_hostile),
 		cmocka_unit_test(test_fast_path_odd_bodies),
