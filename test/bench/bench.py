@@ -447,9 +447,28 @@ class Bench:
 
     def run_cores(self, modes):
         sink = self.sink("syslog")
-        self.add(self.agent("syslog: annexa run, one core", modes[0], self.syslog_output(sink.port),
-                            self.counted(sink, self.o.records), one_core=True),
-                 "yajl parse", self.parse_cpu_m)
+        for spool in modes:
+            self.add(self.agent("syslog: annexa run, one core", spool, self.syslog_output(sink.port),
+                                self.counted(sink, self.o.records), one_core=True),
+                     "yajl parse", self.parse_cpu_m)
+        if "disk" in modes:
+            self.disk_rate = self.disk_write_rate()
+
+    def disk_write_rate(self, mib=256):
+        """Bytes a second the spool's disk takes: mib MiB written and fdatasync'ed
+        where the spool is (a disk spool writes every record once, then syncs)."""
+        path = os.path.join(self.tmp, "disk-probe")
+        block = os.urandom(1 << 20)
+        t0 = time.monotonic()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for _ in range(mib):
+                os.write(fd, block)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+        return mib * 1048576 / (time.monotonic() - t0)
 
     def run_tenants(self, modes):
         """One agent, T o365 sources (every content type) against the emulator's
@@ -563,10 +582,8 @@ class Bench:
                 lines.append("flat memory: %s: %.1f MiB at %d records, %.1f MiB at %d (%+.1f%%)"
                              % (name.split(": ", 1)[1], a.rss / 1024, a.records, b.rss / 1024, b.records,
                                 100.0 * (b.rss - a.rss) / a.rss))
-        both, one = self.find("syslog: annexa run"), self.find("syslog: annexa run, one core")
-        if both and one:
-            lines.append("two cores (target ≥ 1.7× one core): the syslog replay ran at %.0f records/s on both cores, "
-                         "%.0f on one: %.2f×" % (both.rate(), one.rate(), both.rate() / one.rate()))
+        lines += self.cores_summary()
+        both = self.find("syslog: annexa run")
         rs = self.find("syslog: rsyslogd imfile→omfwd")
         if both and rs:
             lines.append("annexa's syslog run used %.2f× the CPU per record of rsyslogd (which forwards the raw "
@@ -578,6 +595,22 @@ class Bench:
             if on and off:
                 lines.append("spool on/off (target ≤ 1.3×): %s: disk %.2f, memory %.2f CPU s/M: %.2f×"
                              % (run.split(":")[0], on.cpu_m(), off.cpu_m(), on.cpu_m() / off.cpu_m()))
+        return lines
+
+    def cores_summary(self):
+        lines = []
+        for spool in ("disk", "memory", NO_SPOOL):
+            both, one = self.find("syslog: annexa run", spool), self.find("syslog: annexa run, one core", spool)
+            if not (both and one):
+                continue
+            line = ("two cores (target ≥ 1.7× one core), spool %s: the syslog replay ran at %.0f records/s on both "
+                    "cores, %.0f on one: %.2f×" % (spool, both.rate(), one.rate(), both.rate() / one.rate()))
+            rate = getattr(self, "disk_rate", None)
+            if spool == "disk" and rate and both.rx:
+                # each record is spooled once, about as long as its syslog message
+                line += ("; it spooled about %.0f MB/s, and this disk takes %.0f MB/s (256 MiB written and "
+                         "fdatasync'ed)" % (both.rx * both.rate() / 1e6, rate / 1e6))
+            lines.append(line)
         return lines
 
     def enriched_bytes(self):
