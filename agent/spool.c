@@ -1234,10 +1234,16 @@ ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos)
 	return err;
 }
 
+/* Under the spool's lock. */
+static bool committed_all(const struct ax_spool_reader *rd)
+{
+	return rd->cur->pos.frame >= rd->sp->end;
+}
+
 bool ax_spool_caught_up(struct ax_spool_reader *rd)
 {
 	pthread_mutex_lock(&rd->sp->lock);
-	bool done = rd->cur->pos.frame >= rd->sp->end;
+	bool done = committed_all(rd);
 	pthread_mutex_unlock(&rd->sp->lock);
 	return done;
 }
@@ -1245,7 +1251,7 @@ bool ax_spool_caught_up(struct ax_spool_reader *rd)
 void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms, const atomic_int *draining)
 {
 	pthread_mutex_lock(&rd->sp->lock);
-	bool done = atomic_load(draining) && rd->cur->pos.frame >= rd->sp->end;
+	bool done = atomic_load(draining) && committed_all(rd);
 	if (rd->pos.frame >= rd->sp->end && !done)
 		wait_changed(rd->sp, timeout_ms);
 	pthread_mutex_unlock(&rd->sp->lock);
