@@ -506,6 +506,15 @@ static ax_err render_spool(struct ax_buf *out)
 		err = family(out, "annexa_spool_segments", "gauge", "Segment files of the spool.");
 	if (!err)
 		err = sample_u(out, "annexa_spool_segments", NULL, st.segments);
+	if (!err)
+		err = family(out, "annexa_spool_frames_read_total", "counter",
+			     "Frames of records the outputs read: from=\"memory\", the latest ones, kept for outputs "
+			     "close behind; from=\"segment\", read back from the spool (an output behind).");
+	const char *memory[] = { "from", "memory", NULL }, *segment[] = { "from", "segment", NULL };
+	if (!err)
+		err = sample_u(out, "annexa_spool_frames_read_total", memory, st.frames_recent);
+	if (!err)
+		err = sample_u(out, "annexa_spool_frames_read_total", segment, st.frames_read_back);
 	return err;
 }
 

@@ -56,6 +56,8 @@ struct ax_spool_stats {
 	uint64_t appended;        /* records, this run */
 	uint64_t dropped;         /* records dropped by drop_oldest, this run */
 	uint64_t corrupt_bytes;   /* skipped or cut, this run */
+	uint64_t frames_recent;   /* frames readers decoded in memory, this run */
+	uint64_t frames_read_back; /* frames readers read back from the segments, this run */
 };
 
 struct ax_spool;

@@ -143,6 +143,9 @@ static void render_spool(void **state)
 	struct ax_record r = { .json = "{\"Id\":\"1\"}", .len = 10, .id = "1", .source = "s" };
 	assert_int_equal(ax_spool_append(sp, &r, &stop), AX_OK);
 	assert_int_equal(ax_spool_flush(sp, &stop), AX_OK);
+	struct ax_spool_reader *rd = ax_spool_reader_open(sp, "a", &err);
+	assert_non_null(ax_spool_next(rd));
+	ax_spool_reader_close(rd);
 	ax_metrics_begin_run(&health);
 	ax_metrics_set_spool(sp, 1 << 20);
 	char *text = rendered(ax_metrics_now_ms());
@@ -150,6 +153,8 @@ static void render_spool(void **state)
 	assert_contains(text, "annexa_spool_segments 1\n");
 	assert_contains(text, "annexa_spool_bytes ");
 	assert_not_contains(text, "annexa_spool_bytes 0\n");
+	assert_contains(text, "annexa_spool_frames_read_total{from=\"memory\"} 1\n");
+	assert_contains(text, "annexa_spool_frames_read_total{from=\"segment\"} 0\n");
 	free(text);
 	ax_metrics_set_spool(NULL, 0);
 	ax_spool_close(sp);

@@ -592,6 +592,47 @@ static void test_memory(void **state)
 	done(f);
 }
 
+static struct ax_spool_stats stats(struct fixture *f)
+{
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	return st;
+}
+
+/* A reader close behind the writer decodes the latest frames in memory;
+ * one further behind reads them back; the frame a reader is in stays
+ * whole however much is written meanwhile. */
+static void test_recent_frames(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a"), *b = reader(f, "b");
+	int next_a = 0;
+	for (int i = 0; i < 20; i++) { /* a reads each frame as it is written */
+		append(f, i * 400, (i + 1) * 400);
+		next_a = read_all(a, next_a);
+	}
+	struct ax_spool_stats st = stats(f);
+	assert_int_equal(next_a, 8000);
+	assert_true(st.frames_recent >= 20);
+	assert_int_equal(st.frames_read_back, 0);
+
+	assert_int_equal(read_all(b, 0), 8000); /* 20 frames behind: most come back from the segment */
+	st = stats(f);
+	assert_true(st.frames_read_back >= 10);
+
+	append(f, 8000, 8400);
+	const struct ax_record *r = ax_spool_next(a); /* a is inside the frame of 8000.. */
+	check(r, 8000);
+	for (int i = 0; i < 30; i++)
+		append(f, 8400 + i * 400, 8400 + (i + 1) * 400);
+	assert_int_equal(read_all(a, 8001), 8400 + 30 * 400);
+	ax_spool_reader_close(a);
+	ax_spool_reader_close(b);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_sync_async),
 		cmocka_unit_test(test_wait_draining),
 		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_recent_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
