@@ -3,6 +3,8 @@
  * step; the state lives in the ABEF/CDGH order those instructions use. */
 #include "sha256_ni.h"
 
+#include "sha256_blocks.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -11,22 +13,7 @@
 #include <immintrin.h>
 
 #define NI __attribute__((target("sha,sse4.1,ssse3")))
-#define BLOCK 64
-
-static const uint32_t K[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static const uint32_t IV[8] = {
-	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
+#define WIDTH 4 /* messages interleaved */
 
 struct state {
 	__m128i abef, cdgh;
@@ -60,7 +47,7 @@ NI static inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m128i w3
 
 NI static inline void rounds4(struct state *s, __m128i w, int step)
 {
-	__m128i wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&K[4 * step]));
+	__m128i wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&ax_sha256_k[4 * step]));
 	s->cdgh = _mm_sha256rnds2_epu32(s->cdgh, s->abef, wk);
 	s->abef = _mm_sha256rnds2_epu32(s->abef, s->cdgh, _mm_shuffle_epi32(wk, 0x0E));
 }
@@ -71,8 +58,8 @@ NI static inline void rounds4(struct state *s, __m128i w, int step)
 NI static inline __attribute__((always_inline)) void compress_lanes(struct state *s, const uint8_t *const *block,
 								   int n)
 {
-	struct state in[AX_SHA256_LANES];
-	__m128i w[AX_SHA256_LANES][4];
+	struct state in[WIDTH];
+	__m128i w[WIDTH][4];
 	for (int k = 0; k < n; k++) {
 		in[k] = s[k];
 		for (int i = 0; i < 4; i++)
@@ -109,12 +96,11 @@ NI static void compress4(struct state *s, const uint8_t *const *block)
 	compress_lanes(s, block, 4);
 }
 
-NI static void start(struct state *s)
+/* The state of a chaining value a..h. */
+NI static struct state state_of(const uint32_t h[8])
 {
-	__m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&IV[0]), 0xB1);
-	__m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&IV[4]), 0x1B);
-	s->abef = _mm_alignr_epi8(dcba, efgh, 8);
-	s->cdgh = _mm_blend_epi16(efgh, dcba, 0xF0);
+	return (struct state){ _mm_set_epi32((int)h[0], (int)h[1], (int)h[4], (int)h[5]),
+			       _mm_set_epi32((int)h[2], (int)h[3], (int)h[6], (int)h[7]) };
 }
 
 NI static void digest(const struct state *s, uint8_t out[AX_SHA256_LEN])
@@ -128,54 +114,7 @@ NI static void digest(const struct state *s, uint8_t out[AX_SHA256_LEN])
 	_mm_storeu_si128((__m128i *)(out + 16), _mm_shuffle_epi8(efgh, swap));
 }
 
-/* A message as the blocks compress takes: the whole blocks where they lie,
- * the one across the pieces' seam and the padded end copied. */
-struct blocks {
-	const struct ax_sha256_msg *m;
-	size_t whole, count; /* blocks of message bytes only; in all */
-	uint8_t seam[BLOCK], end[2 * BLOCK];
-};
-
-static void copy_out(const struct ax_sha256_msg *m, size_t at, size_t len, uint8_t *dst)
-{
-	const uint8_t *p0 = m->piece[0], *p1 = m->piece[1];
-	size_t l0 = m->len[0];
-	size_t first = at < l0 ? (l0 - at < len ? l0 - at : len) : 0;
-	if (first)
-		memcpy(dst, p0 + at, first);
-	if (len > first)
-		memcpy(dst + first, p1 + (at + first - l0), len - first);
-}
-
-static void blocks_init(struct blocks *b, const struct ax_sha256_msg *m)
-{
-	size_t total = m->len[0] + m->len[1], rest = total % BLOCK;
-	b->m = m;
-	b->whole = total / BLOCK;
-	size_t pad = rest + 9 <= BLOCK ? 1 : 2; /* 0x80, zeros, the length in bits */
-	b->count = b->whole + pad;
-	memset(b->end, 0, sizeof(b->end));
-	copy_out(m, b->whole * BLOCK, rest, b->end);
-	b->end[rest] = 0x80;
-	uint64_t bits = (uint64_t)total * 8;
-	for (int i = 0; i < 8; i++)
-		b->end[pad * BLOCK - 1 - i] = (uint8_t)(bits >> (8 * i));
-}
-
-static const uint8_t *block_at(struct blocks *b, size_t i)
-{
-	if (i >= b->whole)
-		return b->end + (i - b->whole) * BLOCK;
-	size_t at = i * BLOCK, l0 = b->m->len[0];
-	if (at + BLOCK <= l0)
-		return (const uint8_t *)b->m->piece[0] + at;
-	if (at >= l0)
-		return (const uint8_t *)b->m->piece[1] + (at - l0);
-	copy_out(b->m, at, BLOCK, b->seam);
-	return b->seam;
-}
-
-/* Block i of m lanes, in groups of four, two and one. */
+/* One block of each of m lanes, in groups of four, two and one. */
 NI static void compress_some(struct state *s, const uint8_t *const *block, size_t m)
 {
 	size_t done = 0;
@@ -187,47 +126,59 @@ NI static void compress_some(struct state *s, const uint8_t *const *block, size_
 		compress1(s + done, block + done);
 }
 
-/* Block i of the lanes that still have one. */
-NI static void compress_step(struct state *s, struct blocks *b, size_t n, size_t i)
+/* Up to WIDTH messages side by side, message k from block at[k] on, until
+ * each has none left. */
+NI static void run_group(struct state *s, struct ax_sha256_blocks *b, const size_t *at, size_t n)
 {
-	struct state live[AX_SHA256_LANES];
-	const uint8_t *block[AX_SHA256_LANES] = { 0 };
-	size_t lane[AX_SHA256_LANES], m = 0;
-	for (size_t k = 0; k < n; k++) {
-		if (i < b[k].count) {
-			lane[m] = k;
-			live[m] = s[k];
-			block[m++] = block_at(&b[k], i);
+	size_t steps = 0;
+	for (size_t k = 0; k < n; k++)
+		steps = b[k].count - at[k] > steps ? b[k].count - at[k] : steps;
+	for (size_t j = 0; j < steps; j++) {
+		struct state live[WIDTH];
+		const uint8_t *block[WIDTH] = { 0 };
+		size_t lane[WIDTH], m = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (at[k] + j < b[k].count) {
+				lane[m] = k;
+				live[m] = s[k];
+				block[m++] = ax_sha256_block_at(&b[k], at[k] + j);
+			}
 		}
+		if (m == n) { /* every lane: no copies */
+			compress_some(s, block, n);
+			continue;
+		}
+		compress_some(live, block, m);
+		for (size_t k = 0; k < m; k++)
+			s[lane[k]] = live[k];
 	}
-	compress_some(live, block, m);
-	for (size_t k = 0; k < m; k++)
-		s[lane[k]] = live[k];
 }
 
-NI void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
+NI void ax_sha256_ni_resume(struct ax_sha256_blocks *b, const uint32_t (*h)[8], const size_t *at, size_t n,
+			    uint8_t (*out)[AX_SHA256_LEN])
 {
-	struct blocks b[AX_SHA256_LANES];
-	struct state s[AX_SHA256_LANES];
-	size_t all = SIZE_MAX, count = 0; /* blocks every lane has; the longest lane's */
+	for (size_t first = 0; first < n; first += WIDTH) {
+		size_t m = n - first < WIDTH ? n - first : WIDTH;
+		struct state s[WIDTH];
+		for (size_t k = 0; k < m; k++)
+			s[k] = state_of(h[first + k]);
+		run_group(s, b + first, at + first, m);
+		for (size_t k = 0; k < m; k++)
+			digest(&s[k], out[first + k]);
+	}
+}
+
+void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
+{
+	struct ax_sha256_blocks b[AX_SHA256_LANES];
+	uint32_t h[AX_SHA256_LANES][8];
+	size_t at[AX_SHA256_LANES] = { 0 };
 	n = n < AX_SHA256_LANES ? n : AX_SHA256_LANES; /* as promised; the compiler cannot know */
 	for (size_t k = 0; k < n; k++) {
-		blocks_init(&b[k], &m[k]);
-		start(&s[k]);
-		all = b[k].count < all ? b[k].count : all;
-		count = b[k].count > count ? b[k].count : count;
+		ax_sha256_blocks_init(&b[k], &m[k]);
+		memcpy(h[k], ax_sha256_iv, sizeof(h[k]));
 	}
-	size_t i = 0;
-	for (; i < all; i++) {
-		const uint8_t *block[AX_SHA256_LANES] = { 0 };
-		for (size_t k = 0; k < n; k++)
-			block[k] = block_at(&b[k], i);
-		compress_some(s, block, n);
-	}
-	for (; i < count; i++)
-		compress_step(s, b, n, i);
-	for (size_t k = 0; k < n; k++)
-		digest(&s[k], out[k]);
+	ax_sha256_ni_resume(b, (const uint32_t(*)[8])h, at, n, out);
 }
 
 #else
@@ -235,6 +186,13 @@ NI void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*ou
 bool ax_sha256_ni_usable(void)
 {
 	return false;
+}
+
+void ax_sha256_ni_resume(struct ax_sha256_blocks *b, const uint32_t (*h)[8], const size_t *at, size_t n,
+			 uint8_t (*out)[AX_SHA256_LEN])
+{
+	(void)b, (void)h, (void)at;
+	memset(out, 0, n * AX_SHA256_LEN);
 }
 
 void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])

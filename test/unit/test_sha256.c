@@ -1,7 +1,8 @@
-/* test_sha256.c - the SHA-NI SHA-256 (one message, or up to four side by
- * side, each in two pieces) gives OpenSSL's digests for every length around
- * the block and padding edges, every seam between the pieces, and groups of
- * unequal lengths. */
+/* test_sha256.c - the SHA-NI SHA-256 (one message, or up to sixteen, four
+ * side by side, each in two pieces) gives OpenSSL's digests for every
+ * length around the block and padding edges, every seam between the
+ * pieces, and groups of unequal lengths; so does the sixteen-lane AVX-512
+ * one, alone and handing its last lanes to SHA-NI. */
 #include "unit.h"
 
 #include <openssl/sha.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "sha256_ni.h"
+#include "sha256_x16.h"
 
 enum { MAX = 4200 };
 
@@ -81,16 +83,17 @@ static void test_every_length_and_seam(void **state)
 	free(buf);
 }
 
-/* Groups of 2, 3 and 4 messages of unequal lengths: each lane drops out
- * when its message ends, the others go on. */
-static void test_groups(void **state)
+typedef void hash_fn(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN]);
+
+/* Groups of 1 to 16 messages of unequal lengths: each lane drops out when
+ * its message ends, the others go on. */
+static void check_groups(hash_fn *hash)
 {
-	(void)state;
 	unsigned char *buf = random_bytes(2 * MAX);
 	unsigned char got[AX_SHA256_LANES][32], exp[32];
 	srand(5);
 	for (int round = 0; round < 3000; round++) {
-		size_t n = 2 + (size_t)round % (AX_SHA256_LANES - 1);
+		size_t n = 1 + (size_t)round % AX_SHA256_LANES;
 		struct ax_sha256_msg m[AX_SHA256_LANES];
 		size_t len[AX_SHA256_LANES], at[AX_SHA256_LANES];
 		for (size_t k = 0; k < n; k++) {
@@ -98,12 +101,65 @@ static void test_groups(void **state)
 			at[k] = (size_t)rand() % MAX;
 			m[k] = split(buf + at[k], len[k], len[k] ? (size_t)rand() % len[k] : 0);
 		}
-		ax_sha256_ni_lanes(m, n, got);
+		hash(m, n, got);
 		for (size_t k = 0; k < n; k++) {
 			want(buf + at[k], len[k], exp);
 			if (memcmp(got[k], exp, 32))
 				fail_msg("round %d: lane %zu of %zu, length %zu", round, k, n, len[k]);
 		}
+	}
+	free(buf);
+}
+
+static void test_groups(void **state)
+{
+	(void)state;
+	check_groups(ax_sha256_ni_lanes);
+}
+
+static int setup_x16(void **state)
+{
+	(void)state;
+	if (!ax_sha256_x16_usable()) {
+		/* chain.c hashes with SHA-NI or OpenSSL on such a CPU; nothing of sha256_x16.c runs */
+		print_message("this CPU has no AVX-512: sixteen-lane tests skipped\n");
+		skip();
+	}
+	return 0;
+}
+
+static void x16_alone(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
+{
+	ax_sha256_x16(m, n, 0, out);
+}
+
+static void x16_then_ni(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
+{
+	ax_sha256_x16(m, n, AX_SHA256_X16_HANDOFF, out);
+}
+
+static void test_x16_groups(void **state)
+{
+	(void)state;
+	check_groups(x16_alone);
+}
+
+/* Each message the same length, or one far longer than the others. */
+static void test_x16_handoff(void **state)
+{
+	(void)state;
+	if (!ax_sha256_ni_usable())
+		skip(); /* the handoff goes to SHA-NI */
+	check_groups(x16_then_ni);
+	unsigned char *buf = random_bytes(2 * MAX);
+	unsigned char got[AX_SHA256_LANES][32], exp[32];
+	struct ax_sha256_msg m[AX_SHA256_LANES];
+	for (size_t k = 0; k < AX_SHA256_LANES; k++)
+		m[k] = split(buf + k, k == 3 ? MAX : 1000, 500);
+	x16_then_ni(m, AX_SHA256_LANES, got);
+	for (size_t k = 0; k < AX_SHA256_LANES; k++) {
+		want(buf + k, k == 3 ? MAX : 1000, exp);
+		assert_memory_equal(got[k], exp, 32);
 	}
 	free(buf);
 }
@@ -114,6 +170,8 @@ int main(void)
 		cmocka_unit_test_setup(test_known_values, setup),
 		cmocka_unit_test_setup(test_every_length_and_seam, setup),
 		cmocka_unit_test_setup(test_groups, setup),
+		cmocka_unit_test_setup(test_x16_groups, setup_x16),
+		cmocka_unit_test_setup(test_x16_handoff, setup_x16),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
