@@ -14,14 +14,16 @@
 #include "enrich.h"
 #include "log.h"
 #include "sha256_ni.h"
+#include "sha256_x16.h"
 #include "spool.h"
 
 #define LOG_NAME "chain"
 #define FILE_HEAD "annexa-chain 1\n"
 
-/* The CPU's SHA instructions where it has them (sha256_ni.h), else OpenSSL. */
+/* The CPU's SHA instructions where it has them (sha256_ni.h), else OpenSSL;
+ * groups of records in AVX-512 lanes where that pays (sha256_x16.h). */
 struct ax_chain_hasher {
-	bool ni;
+	bool ni, x16;
 	EVP_MD *md;
 	EVP_MD_CTX *ctx;
 };
@@ -32,6 +34,7 @@ struct ax_chain_hasher *ax_chain_hasher_create(void)
 	if (!h)
 		return NULL;
 	h->ni = ax_sha256_ni_usable();
+	h->x16 = ax_sha256_x16_pays();
 	h->md = EVP_MD_fetch(NULL, "SHA256", NULL); /* once: an implicit fetch per record costs */
 	h->ctx = EVP_MD_CTX_new();
 	if (!h->md || !h->ctx) {
@@ -206,15 +209,20 @@ _Static_assert(AX_CHAIN_GROUP <= AX_SHA256_LANES, "a group is hashed side by sid
 ax_err ax_chain_digest_n(struct ax_chain_hasher *h, const struct ax_chain_slot *const *s, size_t n,
 			 uint8_t (*digest)[AX_CHAIN_LEN])
 {
+	unsigned handoff = h->ni ? AX_SHA256_X16_HANDOFF : 0;
+	struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
+	for (size_t k = 0; k < n && (h->ni || h->x16); k++)
+		m[k] = r_prime(s[k]);
+	if (h->x16 && n >= handoff) {
+		ax_sha256_x16(m, n, handoff, digest);
+		return AX_OK;
+	}
 	if (!h->ni) {
 		ax_err err = AX_OK;
 		for (size_t k = 0; k < n && !err; k++)
 			err = digest_of(h, s[k], digest[k]);
 		return err;
 	}
-	struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
-	for (size_t k = 0; k < n; k++)
-		m[k] = r_prime(s[k]);
 	ax_sha256_ni_lanes(m, n, digest);
 	return AX_OK;
 }

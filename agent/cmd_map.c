@@ -25,6 +25,7 @@ struct map_run {
 	/* Records are sealed in groups (ax_process_seal_n): proc[0..held)
 	 * hold the group's first ones while the next renders. */
 	struct ax_processor proc[AX_CHAIN_GROUP];
+	struct ax_kit kit; /* lent to each: one match cache, warm for all */
 	struct ax_seal seal[AX_CHAIN_GROUP];
 	size_t held;
 	struct ax_deadletter dl;
@@ -107,9 +108,14 @@ static int setup(struct map_run *m)
 	ax_diag_finish(&diag);
 	if (!m->rules)
 		return AX_EXIT_USAGE;
-	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
-		if (ax_processor_init(&m->proc[k], m->rules, (unsigned)m->agent.max_depth, m->agent.max_record_size))
+	if (ax_kit_init(&m->kit, m->rules))
+		return AX_EXIT_FAILURE;
+	for (size_t k = 0; k < AX_CHAIN_GROUP; k++) {
+		if (ax_processor_init_lent(&m->proc[k], m->rules, (unsigned)m->agent.max_depth,
+					   m->agent.max_record_size))
 			return AX_EXIT_FAILURE;
+		m->proc[k].kit = &m->kit;
+	}
 	if (ax_deadletter_open(&m->dl, m->dead_letter) ||
 	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
 		return AX_EXIT_FAILURE;
@@ -218,6 +224,7 @@ static void cleanup(struct map_run *m)
 	ax_deadletter_close(&m->dl);
 	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
 		ax_processor_finish(&m->proc[k]);
+	ax_kit_finish(&m->kit);
 	ax_buf_finish(&m->stream);
 	ax_rules_destroy(m->rules);
 	free(m->rule_files.items);
