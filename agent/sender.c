@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "log.h"
+#include "thread.h"
 
 #define IDLE_WAIT_MS 200
 #define SKIPPED_COMMIT 4096 /* records filtered out between two commits */
@@ -71,10 +72,14 @@ static void run(struct ax_sender *s)
 
 static void *thread_main(void *arg)
 {
+	struct ax_sender *s = arg;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
-	run(arg);
+	ax_thread_name("out", s->delivery.out->name);
+	if (!ax_thread_batch())
+		ax_debug(s->delivery.out->name, "cannot mark its thread SCHED_BATCH; it runs as it is");
+	run(s);
 	return NULL;
 }
 

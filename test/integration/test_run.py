@@ -92,6 +92,20 @@ def line(i):
                        "RecordType": 1, "CreationTime": "2026-11-23T10:00:00"}) + "\n"
 
 
+SCHED_OTHER, SCHED_BATCH = 0, 3
+
+
+def thread_policies(pid):
+    """{thread name: scheduling policy} of a process, from /proc (policy: field 41 of stat)."""
+    found = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        found[name] = int(stat[stat.rindex(")") + 2:].split()[38])
+    return found
+
+
 def test_follow(annexa, tmp):
     src = os.path.join(tmp, "live.jsonl")
     out = os.path.join(tmp, "live-out.jsonl")
@@ -104,6 +118,10 @@ def test_follow(annexa, tmp):
     p = subprocess.Popen([annexa, "run", "-c", conf], stderr=subprocess.PIPE)
     try:
         check(wait_for(lambda: len(read_jsonl(out)) == 2), "follow: the first lines are delivered")
+        threads = thread_policies(p.pid)
+        check(threads.get("src:live") == SCHED_BATCH and threads.get("out:o") == SCHED_BATCH,
+              "the source and sender threads are named and SCHED_BATCH: %s" % threads)
+        check(threads.get("annexa") == SCHED_OTHER, "the pipeline thread keeps the normal policy: %s" % threads)
         with open(src, "a") as f:
             f.write(line(2))
             f.write(line(3)[:20])  # a line still being written is not read yet
