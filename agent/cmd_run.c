@@ -333,9 +333,7 @@ static void *source_thread(void *arg)
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the pipeline thread's */
-	ax_thread_name("src", s->sec->name);
-	if (!ax_thread_batch())
-		ax_debug(s->sec->name, "cannot mark its thread SCHED_BATCH; it runs as it is");
+	ax_thread_background("src", s->sec->name);
 	s->replay_done = s->src->ops->run(s->src);
 	atomic_store(&s->finished, true);
 	return NULL;

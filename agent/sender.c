@@ -76,9 +76,7 @@ static void *thread_main(void *arg)
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
-	ax_thread_name("out", s->delivery.out->name);
-	if (!ax_thread_batch())
-		ax_debug(s->delivery.out->name, "cannot mark its thread SCHED_BATCH; it runs as it is");
+	ax_thread_background("out", s->delivery.out->name);
 	run(s);
 	return NULL;
 }

@@ -5,15 +5,14 @@
 #include <sched.h>
 #include <stdio.h>
 
-bool ax_thread_batch(void)
-{
-	struct sched_param none = { 0 };
-	return pthread_setschedparam(pthread_self(), SCHED_BATCH, &none) == 0;
-}
+#include "log.h"
 
-void ax_thread_name(const char *role, const char *name)
+void ax_thread_background(const char *role, const char *name)
 {
 	char comm[16];
 	snprintf(comm, sizeof(comm), "%s:%s", role, name);
 	(void)pthread_setname_np(pthread_self(), comm); /* a name is a courtesy */
+	struct sched_param none = { 0 };
+	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &none) != 0)
+		ax_debug(name, "cannot mark its thread SCHED_BATCH; it runs as it is");
 }
