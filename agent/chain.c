@@ -211,7 +211,7 @@ ax_err ax_chain_digest_n(struct ax_chain_hasher *h, const struct ax_chain_slot *
 {
 	unsigned handoff = h->ni ? AX_SHA256_X16_HANDOFF : 0;
 	struct ax_sha256_msg m[AX_CHAIN_GROUP] = { 0 };
-	for (size_t k = 0; k < n && (h->ni || h->x16); k++)
+	for (size_t k = 0; k < n; k++)
 		m[k] = r_prime(s[k]);
 	if (h->x16 && n >= handoff) {
 		ax_sha256_x16(m, n, handoff, digest);
