@@ -425,7 +425,7 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 			   const struct ax_seal *seal)
 {
 	p->reason[0] = '\0';
-	ax_err err = ax_event_decode(&p->ev, p->doc, raw, len);
+	ax_err err = ax_event_decode(&p->ev, p->doc, &p->rules->keys, raw, len);
 	if (err == AX_ERR_NOT_OBJECT) {
 		snprintf(p->reason, sizeof(p->reason), "not a JSON object");
 		return err;

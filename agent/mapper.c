@@ -11,6 +11,7 @@
 #define MAX_MATCHED 64
 
 struct eval {
+	const struct ax_rules *rs;
 	const struct ax_event *ev;
 	char op[512];       /* lower-case Operation, "" when absent or too long */
 	char workload[128]; /* lower-case Workload, "" when absent */
@@ -34,11 +35,12 @@ static void lower_copy(char *dst, size_t cap, const char *src)
 typedef bool (*visit_fn)(const struct ax_json_doc *doc, const struct ax_jnode *v, void *arg);
 
 static bool walk(const struct ax_json_doc *doc, const struct ax_jnode *node,
-		 const struct ax_path_step *steps, size_t n, visit_fn fn, void *arg)
+		 const struct ax_path_step *steps, size_t n, visit_fn fn, void *arg);
+
+/* The rest of the path from x, the member steps[0] named. */
+static bool walk_from(const struct ax_json_doc *doc, const struct ax_jnode *x,
+		      const struct ax_path_step *steps, size_t n, visit_fn fn, void *arg)
 {
-	if (n == 0)
-		return fn(doc, node, arg);
-	const struct ax_jnode *x = ax_json_get(doc, node, steps->name, strlen(steps->name));
 	if (!x || x->type == AX_J_NULL)
 		return false;
 	if (!steps->each || x->type != AX_J_ARRAY)
@@ -49,11 +51,18 @@ static bool walk(const struct ax_json_doc *doc, const struct ax_jnode *node,
 	return false;
 }
 
+static bool walk(const struct ax_json_doc *doc, const struct ax_jnode *node,
+		 const struct ax_path_step *steps, size_t n, visit_fn fn, void *arg)
+{
+	if (n == 0)
+		return fn(doc, node, arg);
+	return walk_from(doc, ax_json_get(doc, node, steps->name, strlen(steps->name)), steps, n, fn, arg);
+}
+
 /* Parameters.<Name>, ModifiedProperties.<Name>: elements {Name, Value}. */
-static bool visit_named(const struct ax_json_doc *doc, const struct ax_jnode *root,
+static bool visit_named(const struct ax_json_doc *doc, const struct ax_jnode *arr,
 			const struct ax_path *p, visit_fn fn, void *arg)
 {
-	const struct ax_jnode *arr = ax_json_get(doc, root, p->array, strlen(p->array));
 	if (!arr || arr->type != AX_J_ARRAY)
 		return false;
 	const char *value_key = p->kind == AX_PATH_NAMEVALUE ? "Value" : p->old_value ? "OldValue" : "NewValue";
@@ -69,11 +78,23 @@ static bool visit_named(const struct ax_json_doc *doc, const struct ax_jnode *ro
 	return false;
 }
 
-static bool visit_path(const struct ax_event *ev, const struct ax_path *p, visit_fn fn, void *arg)
+/* The member a path starts at: picked out by decode when it decoded with
+ * the rules' keys (so always in the agent), else searched for. */
+static const struct ax_jnode *path_root(const struct ax_rules *rs, const struct ax_event *ev,
+					const struct ax_path *p)
 {
+	if (ev->keys == &rs->keys && p->root_key >= 0)
+		return ev->field[p->root_key];
+	const char *name = p->kind == AX_PATH_WALK ? p->steps[0].name : p->array;
+	return ax_json_get(ev->doc, ev->root, name, strlen(name));
+}
+
+static bool visit_path(const struct eval *e, const struct ax_path *p, visit_fn fn, void *arg)
+{
+	const struct ax_jnode *first = path_root(e->rs, e->ev, p);
 	if (p->kind == AX_PATH_WALK)
-		return walk(ev->doc, ev->root, p->steps, p->nsteps, fn, arg);
-	return visit_named(ev->doc, ev->root, p, fn, arg);
+		return walk_from(e->ev->doc, first, p->steps, p->nsteps, fn, arg);
+	return visit_named(e->ev->doc, first, p, fn, arg);
 }
 
 /* ---- conditions ---- */
@@ -167,12 +188,12 @@ static bool cond_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, 
 	return s && test_value(a->cond, s, v);
 }
 
-static bool cond_holds(const struct ax_event *ev, const struct ax_cond *c)
+static bool cond_holds(const struct eval *e, const struct ax_cond *c)
 {
 	if (c->op == AX_OP_RAW_CONTAINS)
-		return raw_contains(ev->raw, ev->raw_len, c->values.items[0]);
+		return raw_contains(e->ev->raw, e->ev->raw_len, c->values.items[0]);
 	struct cond_arg a = { c, false };
-	bool hit = visit_path(ev, &c->path, cond_visit, &a);
+	bool hit = visit_path(e, &c->path, cond_visit, &a);
 	if (c->op == AX_OP_EXISTS)
 		return a.any;
 	if (c->op == AX_OP_NOT_EXISTS)
@@ -180,18 +201,18 @@ static bool cond_holds(const struct ax_event *ev, const struct ax_cond *c)
 	return hit;
 }
 
-static bool all_hold(const struct ax_event *ev, const struct ax_conds *cs)
+static bool all_hold(const struct eval *e, const struct ax_conds *cs)
 {
 	for (size_t i = 0; i < cs->count; i++)
-		if (!cond_holds(ev, &cs->items[i]))
+		if (!cond_holds(e, &cs->items[i]))
 			return false;
 	return true;
 }
 
-static bool any_holds(const struct ax_event *ev, const struct ax_conds *cs)
+static bool any_holds(const struct eval *e, const struct ax_conds *cs)
 {
 	for (size_t i = 0; i < cs->count; i++)
-		if (cond_holds(ev, &cs->items[i]))
+		if (cond_holds(e, &cs->items[i]))
 			return true;
 	return false;
 }
@@ -250,10 +271,10 @@ static bool static_match(const struct ax_rule *r, const struct eval *e)
 	return !r->result_status.count || in_list_ci(&r->result_status, ev->text[AX_F_RESULT_STATUS]);
 }
 
-static bool conditions_hold(const struct ax_rule *r, const struct ax_event *ev)
+static bool conditions_hold(const struct ax_rule *r, const struct eval *e)
 {
-	return all_hold(ev, &r->where) && (!r->where_any.count || any_holds(ev, &r->where_any)) &&
-	       !(r->exclude.count && any_holds(ev, &r->exclude));
+	return all_hold(e, &r->where) && (!r->where_any.count || any_holds(e, &r->where_any)) &&
+	       !(r->exclude.count && any_holds(e, &r->exclude));
 }
 
 static void add_candidate(unsigned *list, size_t *n, unsigned r, const struct ax_rules *rs)
@@ -411,7 +432,7 @@ static size_t collect(const struct ax_rules *rs, struct ax_match_cache *cache, c
 				     : (ncand = candidates(rs, e, scratch), scratch);
 	size_t n = 0;
 	for (size_t i = 0; i < ncand && n < MAX_MATCHED; i++)
-		if (conditions_hold(&rs->rules[cand[i]], e->ev))
+		if (conditions_hold(&rs->rules[cand[i]], e))
 			matched[n++] = &rs->rules[cand[i]];
 	if (!cache)
 		free(scratch);
@@ -435,12 +456,12 @@ static bool sev_visit(const struct ax_json_doc *doc, const struct ax_jnode *v, v
 	return false;
 }
 
-static enum ax_severity severity_of(const struct ax_rule *primary, const struct ax_event *ev)
+static enum ax_severity severity_of(const struct ax_rule *primary, const struct eval *e)
 {
 	if (!primary->has_severity_from)
 		return primary->severity;
 	struct sev_arg a = { primary, -1 };
-	visit_path(ev, &primary->severity_from, sev_visit, &a);
+	visit_path(e, &primary->severity_from, sev_visit, &a);
 	return a.best < 0 ? primary->severity : (enum ax_severity)a.best;
 }
 
@@ -464,6 +485,7 @@ void ax_mapper_eval_cached(const struct ax_rules *rs, struct ax_match_cache *cac
 			   const struct ax_event *ev, struct ax_mapping *m)
 {
 	struct eval e; /* not zeroed: 640 bytes a record, and lower_copy writes what is read */
+	e.rs = rs;
 	e.ev = ev;
 	e.workload_present = ev->field[AX_F_WORKLOAD] != NULL;
 	lower_copy(e.op, sizeof(e.op), ev->text[AX_F_OPERATION]);
@@ -478,6 +500,6 @@ void ax_mapper_eval_cached(const struct ax_rules *rs, struct ax_match_cache *cac
 		m->used[m->nused++] = matched[0]; /* the best fallback alone */
 	if (m->nused == 0)
 		m->used[m->nused++] = &rs->rules[rs->count - 1]; /* out of memory: the baseline */
-	m->severity = severity_of(m->used[0], ev);
+	m->severity = severity_of(m->used[0], &e);
 	combine(m);
 }

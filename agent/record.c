@@ -6,14 +6,9 @@
 
 #include "ascii.h"
 
-struct field_name {
-	const char *name;
-	size_t len;
-};
-
 #define NAME(s) { s, sizeof(s) - 1 }
 
-static const struct field_name field_names[AX_F_COUNT] = {
+static const struct ax_key_name field_names[AX_F_COUNT] = {
 	[AX_F_ID] = NAME("Id"),
 	[AX_F_RECORD_TYPE] = NAME("RecordType"),
 	[AX_F_CREATION_TIME] = NAME("CreationTime"),
@@ -38,40 +33,54 @@ static const struct field_name field_names[AX_F_COUNT] = {
 };
 
 /* Called for every top-level key of every record, so a hash on (length,
- * first and last letter) finds the one candidate name to compare. */
-#define FIELD_SLOTS 64
-
-static signed char field_slots[FIELD_SLOTS];
-static pthread_once_t field_slots_once = PTHREAD_ONCE_INIT;
-
-static unsigned field_hash(const char *key, size_t len)
+ * first, middle and last letter) finds the one candidate name to compare. */
+static unsigned key_hash(const char *key, size_t len)
 {
 	unsigned first = ax_ascii_lower((unsigned char)key[0]);
+	unsigned middle = ax_ascii_lower((unsigned char)key[len / 2]);
 	unsigned last = ax_ascii_lower((unsigned char)key[len - 1]);
-	return (unsigned)(len * 31 + first * 7 + last) % FIELD_SLOTS;
+	return (unsigned)(len * 31 + first * 7 + middle * 131 + last) % AX_KEYSET_SLOTS;
 }
 
-static void fill_field_slots(void)
-{
-	memset(field_slots, -1, sizeof(field_slots));
-	for (int f = 0; f < AX_F_COUNT; f++) {
-		unsigned h = field_hash(field_names[f].name, field_names[f].len);
-		while (field_slots[h] >= 0)
-			h = (h + 1) % FIELD_SLOTS;
-		field_slots[h] = (signed char)f;
-	}
-}
-
-static int field_of(const char *key, size_t len)
+static int key_of(const struct ax_keyset *ks, const char *key, size_t len)
 {
 	if (len == 0)
 		return -1;
-	for (unsigned h = field_hash(key, len); field_slots[h] >= 0; h = (h + 1) % FIELD_SLOTS) {
-		const struct field_name *fn = &field_names[field_slots[h]];
-		if (fn->len == len && ax_ascii_ieq(fn->name, key, len))
-			return field_slots[h];
+	for (unsigned h = key_hash(key, len); ks->slot[h] >= 0; h = (h + 1) % AX_KEYSET_SLOTS) {
+		const struct ax_key_name *k = &ks->key[ks->slot[h]];
+		if (k->len == len && ax_ascii_ieq(k->name, key, len))
+			return ks->slot[h];
 	}
 	return -1;
+}
+
+int ax_keyset_add(struct ax_keyset *ks, const char *name, size_t len)
+{
+	int known = key_of(ks, name, len);
+	if (known >= 0 || len == 0 || ks->count == AX_EVENT_KEYS)
+		return len == 0 ? -1 : known;
+	unsigned h = key_hash(name, len);
+	while (ks->slot[h] >= 0)
+		h = (h + 1) % AX_KEYSET_SLOTS;
+	ks->slot[h] = (int16_t)ks->count;
+	ks->key[ks->count] = (struct ax_key_name){ name, len };
+	return (int)ks->count++;
+}
+
+void ax_keyset_init(struct ax_keyset *ks)
+{
+	ks->count = 0;
+	memset(ks->slot, -1, sizeof(ks->slot));
+	for (int f = 0; f < AX_F_COUNT; f++)
+		(void)ax_keyset_add(ks, field_names[f].name, field_names[f].len);
+}
+
+static struct ax_keyset fields_alone;
+static pthread_once_t fields_alone_once = PTHREAD_ONCE_INIT;
+
+static void init_fields_alone(void)
+{
+	ax_keyset_init(&fields_alone);
 }
 
 static long parse_record_type(const struct ax_jnode *n, const char *text)
@@ -93,28 +102,33 @@ static bool looks_like_graph_alert(const struct ax_event *ev)
 	       ev->field[AX_F_SEVERITY] && ev->field[AX_F_TITLE];
 }
 
-ax_err ax_event_decode(struct ax_event *ev, struct ax_json_doc *doc, const char *raw, size_t len)
+ax_err ax_event_decode(struct ax_event *ev, struct ax_json_doc *doc, const struct ax_keyset *keys,
+		       const char *raw, size_t len)
 {
-	pthread_once(&field_slots_once, fill_field_slots);
-	memset(ev, 0, sizeof(*ev));
+	if (!keys) {
+		pthread_once(&fields_alone_once, init_fields_alone);
+		keys = &fields_alone;
+	}
+	memset(ev, 0, offsetof(struct ax_event, field));
+	memset(ev->field, 0, keys->count * sizeof(ev->field[0]));
 	ev->raw = raw;
 	ev->raw_len = len;
 	ev->doc = doc;
+	ev->keys = keys;
 	ax_err err = ax_json_parse(doc, raw, len);
 	if (err)
 		return err;
 	ev->root = ax_json_root(doc);
 	if (ev->root->type != AX_J_OBJECT)
 		return AX_ERR_NOT_OBJECT;
-	for (int f = 0; f < AX_F_COUNT; f++)
-		ev->text[f] = "";
 	for (const struct ax_jnode *c = ax_json_first(doc, ev->root); c; c = ax_json_next(doc, c)) {
-		int f = field_of(ax_json_key(doc, c), c->key_len);
+		int f = key_of(keys, ax_json_key(doc, c), c->key_len);
 		if (f < 0 || ev->field[f])
 			continue; /* duplicate keys: the first one counts, as in look-ups */
 		ev->field[f] = c;
-		ev->text[f] = ax_json_text(doc, c);
 	}
+	for (int f = 0; f < AX_F_COUNT; f++)
+		ev->text[f] = ev->field[f] ? ax_json_text(doc, ev->field[f]) : "";
 	ev->record_type = parse_record_type(ev->field[AX_F_RECORD_TYPE], ev->text[AX_F_RECORD_TYPE]);
 	ev->kind = looks_like_graph_alert(ev) ? AX_KIND_GRAPH_ALERT : AX_KIND_O365;
 	return AX_OK;

@@ -167,6 +167,7 @@ static bool parse_walk(struct ax_path *p, const char *text)
 static bool parse_path(struct ctx *c, const char *text, struct ax_path *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->root_key = -1;
 	const char *dot = strchr(text, '.');
 	size_t head = dot ? (size_t)(dot - text) : strlen(text);
 	bool ok = true;
@@ -195,6 +196,34 @@ static bool parse_path(struct ctx *c, const char *text, struct ax_path *p)
 	if (!ok)
 		problem(c, "malformed field path '%s'", text);
 	return ok;
+}
+
+/* Decode picks out the member a path starts at (ax_rules.keys), so the
+ * mapper need not search the record for it. */
+static void key_path(struct ax_keyset *keys, struct ax_path *p)
+{
+	const char *first = p->kind == AX_PATH_WALK ? p->steps[0].name : p->array;
+	if (p->kind != AX_PATH_RAW)
+		p->root_key = ax_keyset_add(keys, first, strlen(first));
+}
+
+static void key_conds(struct ax_keyset *keys, struct ax_conds *cs)
+{
+	for (size_t i = 0; i < cs->count; i++)
+		key_path(keys, &cs->items[i].path);
+}
+
+static void key_paths(struct ax_rules *rs)
+{
+	ax_keyset_init(&rs->keys);
+	for (size_t i = 0; i < rs->count; i++) {
+		struct ax_rule *r = &rs->rules[i];
+		key_conds(&rs->keys, &r->where);
+		key_conds(&rs->keys, &r->where_any);
+		key_conds(&rs->keys, &r->exclude);
+		if (r->has_severity_from)
+			key_path(&rs->keys, &r->severity_from);
+	}
 }
 
 static void path_free(struct ax_path *p)
@@ -925,6 +954,7 @@ struct ax_rules *ax_rules_load_from(const struct ax_strlist *user_files, bool bu
 		ax_diag_add(diag, MAPPINGS_PREFIX, 0, "no baseline: a fallback rule (priority >= %d) with an empty \"match\" is needed so no record leaves without a control", AX_FALLBACK_PRIORITY);
 	if (diag->count > before || !build_index(rs))
 		goto fail;
+	key_paths(rs);
 	set_version(rs, crc, builtin_version());
 	yajl_tree_free(categories);
 	return rs;

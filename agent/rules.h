@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "err.h"
 #include "option.h"
+#include "record.h"
 #include "outputs/output.h"
 
 #define AX_FALLBACK_PRIORITY 900
@@ -50,6 +51,7 @@ struct ax_path {
 	bool old_value;    /* MODIFIED: OldValue instead of NewValue */
 	struct ax_path_step *steps; /* WALK */
 	size_t nsteps;
+	int root_key; /* the first step's or the array's index in ax_rules.keys; -1: none */
 };
 
 struct ax_cond {
@@ -111,6 +113,7 @@ struct ax_rules {
 	size_t nslots;
 	unsigned *scan; /* rules every event is checked against (globs, no operation) */
 	size_t nscan;
+	struct ax_keyset keys; /* the fields and every top-level member a path starts at */
 	char mapping_version[64];
 };
 

@@ -26,7 +26,7 @@ static bool valid_object(const char *s)
 	if (!doc)
 		doc = ax_json_doc_create(64);
 	struct ax_event ev;
-	return doc && ax_event_decode(&ev, doc, s, strlen(s)) == AX_OK;
+	return doc && ax_event_decode(&ev, doc, NULL, s, strlen(s)) == AX_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

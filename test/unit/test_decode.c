@@ -47,7 +47,7 @@ static ax_err decode(struct fixture *f, const char *text)
 	f->raw = malloc(len ? len : 1);
 	assert_non_null(f->raw);
 	memcpy(f->raw, text, len);
-	return ax_event_decode(&f->ev, f->doc, f->raw, len);
+	return ax_event_decode(&f->ev, f->doc, NULL, f->raw, len);
 }
 
 static void decode_ok(struct fixture *f, const char *text)
@@ -394,15 +394,15 @@ static void test_depth_limit(void **state)
 		for (int arrays = 0; arrays < 2; arrays++) {
 			struct ax_event ev;
 			char *ok = nested(limit, arrays ? '[' : '{', arrays ? ']' : '}');
-			if (ax_event_decode(&ev, doc, ok, strlen(ok)) != AX_OK)
+			if (ax_event_decode(&ev, doc, NULL, ok, strlen(ok)) != AX_OK)
 				fail_msg("limit %u: %s rejected: %s", limit, ok, ax_json_error(doc));
 			char *deep = nested(limit + 1, arrays ? '[' : '{', arrays ? ']' : '}');
-			assert_int_equal(ax_event_decode(&ev, doc, deep, strlen(deep)), AX_ERR_TOO_DEEP);
+			assert_int_equal(ax_event_decode(&ev, doc, NULL, deep, strlen(deep)), AX_ERR_TOO_DEEP);
 			char want[64];
 			snprintf(want, sizeof(want), "nested deeper than %u levels", limit);
 			assert_string_equal(ax_json_error(doc), want);
 			/* And the doc recovers. */
-			assert_int_equal(ax_event_decode(&ev, doc, ok, strlen(ok)), AX_OK);
+			assert_int_equal(ax_event_decode(&ev, doc, NULL, ok, strlen(ok)), AX_OK);
 			free(ok);
 			free(deep);
 		}
@@ -412,7 +412,7 @@ static void test_depth_limit(void **state)
 	struct ax_json_doc *doc = ax_json_doc_create(64);
 	char *deep = nested(100000, '[', ']');
 	struct ax_event ev;
-	assert_int_equal(ax_event_decode(&ev, doc, deep, strlen(deep)), AX_ERR_TOO_DEEP);
+	assert_int_equal(ax_event_decode(&ev, doc, NULL, deep, strlen(deep)), AX_ERR_TOO_DEEP);
 	free(deep);
 	ax_json_doc_destroy(doc);
 }
@@ -474,9 +474,9 @@ static void test_length_bounds_record(void **state)
 {
 	struct fixture *f = *state;
 	static const char text[] = "{\"Id\":\"short\"}{\"Id\":\"ignored\"}";
-	assert_int_equal(ax_event_decode(&f->ev, f->doc, text, 14), AX_OK);
+	assert_int_equal(ax_event_decode(&f->ev, f->doc, NULL, text, 14), AX_OK);
 	assert_string_equal(f->ev.text[AX_F_ID], "short");
-	assert_int_equal(ax_event_decode(&f->ev, f->doc, text, 13), AX_ERR_JSON);
+	assert_int_equal(ax_event_decode(&f->ev, f->doc, NULL, text, 13), AX_ERR_JSON);
 }
 
 /* One doc for many records of every size: texts are those of the last one. */

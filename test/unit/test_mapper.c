@@ -172,19 +172,31 @@ static void summarize(const struct ax_rules *rs, const struct ax_mapping *m, cha
 		 m->drift ? "drift" : "-");
 }
 
-/* Maps a record three ways (uncached, cached twice: miss then hit); all must
- * agree. Returns the summary. */
+static void decode(struct fixture *f, struct ax_event *ev, const struct ax_keyset *keys, const char *json)
+{
+	ax_err err = ax_event_decode(ev, f->doc, keys, json, strlen(json));
+	if (err)
+		fail_msg("cannot decode %s: %s", json, ax_json_error(f->doc));
+}
+
+/* Maps a record four ways (decoded with the fields alone, so the rules
+ * search the record; decoded with the rules' keys as the agent does:
+ * uncached, cached twice: miss then hit); all must agree. Returns the
+ * summary. */
 static const char *map_json(struct fixture *f, const struct ax_rules *rs, struct ax_match_cache *cache,
 			    const char *json)
 {
 	struct ax_event ev;
-	ax_err err = ax_event_decode(&ev, f->doc, json, strlen(json));
-	if (err)
-		fail_msg("cannot decode %s: %s", json, ax_json_error(f->doc));
 	struct ax_mapping plain, cached;
 	char a[4096], b[4096];
+	decode(f, &ev, NULL, json);
+	ax_mapper_eval(rs, &ev, &plain);
+	summarize(rs, &plain, a, sizeof(a));
+	decode(f, &ev, &rs->keys, json);
 	ax_mapper_eval(rs, &ev, &plain);
 	summarize(rs, &plain, f->summary, sizeof(f->summary));
+	if (strcmp(f->summary, a) != 0)
+		fail_msg("%s\n  searched:  %s\n  keyed:     %s", json, a, f->summary);
 	for (int round = 0; round < 2; round++) {
 		ax_mapper_eval_cached(rs, cache, &ev, &cached);
 		summarize(rs, &cached, b, sizeof(b));

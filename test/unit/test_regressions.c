@@ -34,8 +34,8 @@ static void test_json_trailing_number(void **state)
 	struct ax_json_doc *doc = ax_json_doc_create(64);
 	struct ax_event ev;
 	static const char first[] = "{\"Id\":\"a\"} 5", second[] = "{\"Id\":\"b\"}";
-	ax_err err1 = ax_event_decode(&ev, doc, first, strlen(first));
-	ax_err err2 = ax_event_decode(&ev, doc, second, strlen(second));
+	ax_err err1 = ax_event_decode(&ev, doc, NULL, first, strlen(first));
+	ax_err err2 = ax_event_decode(&ev, doc, NULL, second, strlen(second));
 	const char *why = ax_json_error(doc);
 	if (err1 != AX_ERR_JSON || err2 != AX_OK)
 		fail_msg("'%s': %s (want invalid JSON); then '%s': %s (%s) (want no error)", first,
@@ -52,7 +52,7 @@ static void test_json_top_level_number(void **state)
 	(void)state;
 	struct ax_json_doc *doc = ax_json_doc_create(64);
 	struct ax_event ev;
-	ax_err err = ax_event_decode(&ev, doc, "42", 2);
+	ax_err err = ax_event_decode(&ev, doc, NULL, "42", 2);
 	if (err != AX_ERR_NOT_OBJECT)
 		fail_msg("'42': %s (%s), want: record is not a JSON object", ax_strerror(err), ax_json_error(doc));
 	ax_json_doc_destroy(doc);
@@ -74,7 +74,7 @@ static void test_json_invalid_utf8_accepted(void **state)
 	struct ax_json_doc *doc = ax_json_doc_create(64);
 	for (size_t i = 0; i < UNIT_ARRAY_LEN(records); i++) {
 		struct ax_event ev;
-		ax_err err = ax_event_decode(&ev, doc, records[i], strlen(records[i]));
+		ax_err err = ax_event_decode(&ev, doc, NULL, records[i], strlen(records[i]));
 		if (err != AX_ERR_JSON)
 			fail_msg("record %zu with invalid UTF-8: %s, want invalid JSON", i, ax_strerror(err));
 	}
@@ -167,10 +167,10 @@ static void test_mapper_cache_key_collision(void **state)
 	static const char b[] = "{\"Workload\":\"AzureActiveDirectory\\u001fUserLoginFailed\"}";
 	struct ax_event ev;
 	struct ax_mapping m;
-	assert_int_equal(ax_event_decode(&ev, doc, a, strlen(a)), AX_OK);
+	assert_int_equal(ax_event_decode(&ev, doc, NULL, a, strlen(a)), AX_OK);
 	ax_mapper_eval_cached(rs, cache, &ev, &m);
 	assert_string_equal(m.used[0]->id, "AUTH-001");
-	assert_int_equal(ax_event_decode(&ev, doc, b, strlen(b)), AX_OK);
+	assert_int_equal(ax_event_decode(&ev, doc, NULL, b, strlen(b)), AX_OK);
 	ax_mapper_eval(rs, &ev, &m);
 	const char *uncached = m.used[0]->id;
 	ax_mapper_eval_cached(rs, cache, &ev, &m);

@@ -444,7 +444,7 @@ static void test_content_type(void **state)
 	struct ax_json_doc *doc = ax_json_doc_create(8);
 	for (size_t i = 0; i < UNIT_ARRAY_LEN(ctypes); i++) {
 		struct ax_event ev;
-		assert_int_equal(ax_event_decode(&ev, doc, ctypes[i].raw, strlen(ctypes[i].raw)), AX_OK);
+		assert_int_equal(ax_event_decode(&ev, doc, NULL, ctypes[i].raw, strlen(ctypes[i].raw)), AX_OK);
 		if (strcmp(ax_event_content_type(&ev), ctypes[i].ctype) != 0)
 			fail_msg("%s: %s, want %s", ctypes[i].raw, ax_event_content_type(&ev), ctypes[i].ctype);
 		process(f, ctypes[i].raw);
