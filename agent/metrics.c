@@ -515,6 +515,12 @@ static ax_err render_spool(struct ax_buf *out)
 		err = sample_u(out, "annexa_spool_frames_read_total", memory, st.frames_recent);
 	if (!err)
 		err = sample_u(out, "annexa_spool_frames_read_total", segment, st.frames_read_back);
+	if (!err)
+		err = family(out, "annexa_spool_written_bytes_total", "counter",
+			     "Bytes the spool wrote to its segments: on disk, every frame; in memory, only the frames "
+			     "an output still needed when they left the latest ones.");
+	if (!err)
+		err = sample_u(out, "annexa_spool_written_bytes_total", NULL, st.written);
 	return err;
 }
 

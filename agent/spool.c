@@ -45,6 +45,7 @@ struct recent_frame {
 	uint64_t at, next;  /* its logical offset (UINT64_MAX: empty); the next frame's */
 	uint32_t nrecords;
 	unsigned pins;      /* readers decoding from it: the writer leaves it alone */
+	bool unstored;      /* in memory only: its place in the segment is a hole (see write_frame) */
 	struct ax_buf raw;
 };
 
@@ -562,6 +563,22 @@ static ax_err new_segment(struct ax_spool *sp)
 	return err;
 }
 
+/* Under lock: the frame at off of s, from the recent frames when it is one
+ * not stored yet. */
+static bool frame_at(struct ax_spool *sp, const struct segment *s, uint64_t off, struct ax_spool_frame *f)
+{
+	for (size_t i = 0; i < RECENT_FRAMES; i++) {
+		const struct recent_frame *r = &sp->recent[i];
+		if (r->unstored && r->at == s->base + off) {
+			*f = (struct ax_spool_frame){ .stored_len = (uint32_t)r->raw.len, .raw_len = (uint32_t)r->raw.len,
+						      .nrecords = r->nrecords };
+			return true;
+		}
+	}
+	uint8_t header[AX_SPOOL_FRAME_HEADER];
+	return pread_all(s->fd, header, sizeof(header), off) && ax_spool_frame_parse(header, sp->max_frame, f);
+}
+
 /* Under lock. Drops the oldest segment (never the one being written). */
 static void drop_oldest(struct ax_spool *sp)
 {
@@ -572,18 +589,13 @@ static void drop_oldest(struct ax_spool *sp)
 		struct cursor *c = &sp->cursors[i];
 		if (c->pos.frame >= seg_end)
 			continue;
-		/* count what this output had not committed: read the frame headers */
+		/* count what this output had not committed: walk the frames from its
+		 * position (before it, in memory, frames no output needed are holes) */
 		uint64_t lost = 0;
-		for (uint64_t off = 0; off < s->size;) {
-			uint8_t header[AX_SPOOL_FRAME_HEADER];
-			struct ax_spool_frame f;
-			if (!pread_all(s->fd, header, sizeof(header), off) ||
-			    !ax_spool_frame_parse(header, sp->max_frame, &f))
-				break;
-			if (s->base + off >= c->pos.frame)
-				lost += f.nrecords - (s->base + off == c->pos.frame ? c->pos.index : 0);
-			off += AX_SPOOL_FRAME_HEADER + f.stored_len;
-		}
+		struct ax_spool_frame f;
+		for (uint64_t off = c->pos.frame > s->base ? c->pos.frame - s->base : 0;
+		     off < s->size && frame_at(sp, s, off, &f); off += AX_SPOOL_FRAME_HEADER + f.stored_len)
+			lost += f.nrecords - (s->base + off == c->pos.frame ? c->pos.index : 0);
 		c->dropped += lost;
 		ax_metrics_output_dropped(c->metrics, lost);
 		total = lost > total ? lost : total;
@@ -718,48 +730,19 @@ static ax_err seal_frame(struct ax_spool *sp, const void **stored, struct ax_spo
 	return AX_OK;
 }
 
-/* Under lock: the frame just appended at `at` becomes a recent one, its raw
- * payload swapped in from raw (which gets the buffer of the oldest unpinned
- * recent frame). Before readers hear of the frame, so they find it here. */
-static void keep_recent(struct ax_spool *sp, struct ax_buf *raw, const struct ax_spool_frame *f, uint64_t at)
+/* Writes header and payload at off, however the kernel cuts the writes. */
+static bool pwrite_frame(int fd, const uint8_t *header, const void *payload, size_t len, uint64_t off)
 {
-	struct recent_frame *slot = NULL;
-	for (size_t i = 0; i < RECENT_FRAMES; i++) {
-		struct recent_frame *r = &sp->recent[i];
-		if (!r->pins && (!slot || r->next < slot->next))
-			slot = r;
-	}
-	if (!slot)
-		return;
-	struct ax_buf t = slot->raw;
-	slot->raw = *raw;
-	*raw = t;
-	slot->at = at;
-	slot->next = at + AX_SPOOL_FRAME_HEADER + f->stored_len;
-	slot->nrecords = f->nrecords;
-}
-
-/* Appends the frame to the last segment; raw, when not NULL, is its raw
- * payload, kept for the readers (keep_recent). */
-static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f, struct ax_buf *raw)
-{
-	uint8_t header[AX_SPOOL_FRAME_HEADER];
-	ax_spool_frame_header(header, stored, f, sp->dir != NULL);
-	pthread_mutex_lock(&sp->lock);
-	struct segment tail = sp->segs[sp->nsegs - 1];
-	pthread_mutex_unlock(&sp->lock);
-	struct iovec iov[2] = { { header, sizeof(header) }, { (void *)stored, f->stored_len } };
-	size_t total = sizeof(header) + f->stored_len, done = 0;
-	while (done < total) {
-		ssize_t n = pwritev(tail.fd, iov, 2, (off_t)(tail.size + done));
+	struct iovec iov[2] = { { (void *)header, AX_SPOOL_FRAME_HEADER }, { (void *)payload, len } };
+	size_t total = AX_SPOOL_FRAME_HEADER + len;
+	for (size_t done = 0; done < total;) {
+		ssize_t n = pwritev(fd, iov, 2, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) { /* the next attempt writes over the torn frame; give the space back meanwhile */
-			int e = n < 0 ? errno : ENOSPC;
-			if (ftruncate(tail.fd, (off_t)tail.size) != 0)
-				ax_debug(LOG_NAME, "cannot truncate a torn frame: %s", strerror(errno));
-			errno = e;
-			return AX_ERR_IO;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return false;
 		}
 		done += (size_t)n;
 		for (int i = 0; i < 2; i++) { /* skip what was written */
@@ -769,14 +752,123 @@ static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct 
 			n -= (ssize_t)k;
 		}
 	}
-	pthread_mutex_lock(&sp->lock);
+	return true;
+}
+
+/* Under lock: whether an output has not committed everything before next. */
+static bool still_needed(const struct ax_spool *sp, uint64_t next)
+{
+	for (size_t i = 0; i < sp->conf.noutputs; i++)
+		if (sp->cursors[i].pos.frame < next)
+			return true;
+	return false;
+}
+
+/* Under lock: writes an unstored recent frame into its hole. */
+static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
+{
+	const struct segment *seg = NULL;
+	for (size_t i = 0; i < sp->nsegs && !seg; i++)
+		if (r->at >= sp->segs[i].base && r->at < sp->segs[i].base + sp->segs[i].size)
+			seg = &sp->segs[i];
+	struct ax_spool_frame f = { .stored_len = (uint32_t)r->raw.len, .raw_len = (uint32_t)r->raw.len,
+				    .nrecords = r->nrecords };
+	uint8_t header[AX_SPOOL_FRAME_HEADER];
+	ax_spool_frame_header(header, r->raw.data, &f, false);
+	if (!seg || !pwrite_frame(seg->fd, header, r->raw.data, r->raw.len, r->at - seg->base))
+		return false;
+	sp->stats.written += AX_SPOOL_FRAME_HEADER + r->raw.len;
+	r->unstored = false;
+	return true;
+}
+
+/* Under lock: the slot for a new recent frame, the oldest unpinned one. Its
+ * frame, if unstored and still needed by an output, is stored first; NULL
+ * when every slot is pinned or that store failed. */
+static struct recent_frame *recent_slot(struct ax_spool *sp)
+{
+	struct recent_frame *slot = NULL;
+	for (size_t i = 0; i < RECENT_FRAMES; i++) {
+		struct recent_frame *r = &sp->recent[i];
+		if (!r->pins && (!slot || r->next < slot->next))
+			slot = r;
+	}
+	if (slot && slot->unstored && still_needed(sp, slot->next) && !store_recent(sp, slot))
+		return NULL;
+	return slot;
+}
+
+/* Under lock: the frame just appended at `at` becomes a recent one, its raw
+ * payload swapped in from raw (which gets the slot's old buffer). Before
+ * readers hear of the frame, so they find it here. */
+static void keep_recent(struct recent_frame *slot, struct ax_buf *raw, const struct ax_spool_frame *f,
+			uint64_t at, bool unstored)
+{
+	struct ax_buf t = slot->raw;
+	slot->raw = *raw;
+	*raw = t;
+	slot->at = at;
+	slot->next = at + AX_SPOOL_FRAME_HEADER + f->stored_len;
+	slot->nrecords = f->nrecords;
+	slot->unstored = unstored;
+}
+
+/* Under lock: the frame of total bytes is at the end of the last segment. */
+static void account_frame(struct ax_spool *sp, const struct ax_spool_frame *f, uint64_t total)
+{
 	sp->segs[sp->nsegs - 1].size += total;
 	sp->segs[sp->nsegs - 1].unsynced = true;
 	sp->end += total;
 	sp->bytes += total;
 	sp->stats.appended += f->nrecords;
-	if (raw)
-		keep_recent(sp, raw, f, tail.base + tail.size);
+}
+
+/* In memory a frame kept among the recent ones is not written: readers
+ * close behind (the usual case) take it from there, and it is written into
+ * its place only if an output still needs it when it leaves them
+ * (recent_slot). Its bytes stay reserved meanwhile, so positions and the
+ * size limit are those of a written frame. */
+static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, struct ax_buf *raw)
+{
+	if (sp->dir || !raw || f->compressed)
+		return false;
+	pthread_mutex_lock(&sp->lock);
+	struct recent_frame *slot = recent_slot(sp);
+	if (slot) {
+		const struct segment *tail = &sp->segs[sp->nsegs - 1];
+		keep_recent(slot, raw, f, tail->base + tail->size, true);
+		account_frame(sp, f, AX_SPOOL_FRAME_HEADER + f->stored_len);
+		pthread_cond_broadcast(&sp->changed);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return slot != NULL;
+}
+
+/* Appends the frame to the last segment; raw, when not NULL, is its raw
+ * payload, kept for the readers (keep_recent). */
+static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f, struct ax_buf *raw)
+{
+	if (defer_frame(sp, f, raw))
+		return AX_OK;
+	uint8_t header[AX_SPOOL_FRAME_HEADER];
+	ax_spool_frame_header(header, stored, f, sp->dir != NULL);
+	pthread_mutex_lock(&sp->lock);
+	struct segment tail = sp->segs[sp->nsegs - 1];
+	pthread_mutex_unlock(&sp->lock);
+	if (!pwrite_frame(tail.fd, header, stored, f->stored_len, tail.size)) {
+		int e = errno; /* the next attempt writes over the torn frame; give the space back meanwhile */
+		if (ftruncate(tail.fd, (off_t)tail.size) != 0)
+			ax_debug(LOG_NAME, "cannot truncate a torn frame: %s", strerror(errno));
+		errno = e;
+		return AX_ERR_IO;
+	}
+	uint64_t total = AX_SPOOL_FRAME_HEADER + f->stored_len;
+	pthread_mutex_lock(&sp->lock);
+	account_frame(sp, f, total);
+	sp->stats.written += total;
+	struct recent_frame *slot = raw ? recent_slot(sp) : NULL;
+	if (slot)
+		keep_recent(slot, raw, f, tail.base + tail.size, false);
 	pthread_cond_broadcast(&sp->changed);
 	pthread_mutex_unlock(&sp->lock);
 	return AX_OK;

@@ -58,6 +58,7 @@ struct ax_spool_stats {
 	uint64_t corrupt_bytes;   /* skipped or cut, this run */
 	uint64_t frames_recent;   /* frames readers decoded in memory, this run */
 	uint64_t frames_read_back; /* frames readers read back from the segments, this run */
+	uint64_t written;         /* bytes written to the segments, this run (in memory: what outputs behind needed) */
 };
 
 struct ax_spool;

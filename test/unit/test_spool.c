@@ -355,18 +355,21 @@ static void test_full_own_records(void **state)
 	done(f);
 }
 
-/* drop_oldest: the writer never waits; what an output missed is counted. */
-static void test_drop_oldest(void **state)
+/* drop_oldest: the writer never waits; what an output missed is counted
+ * (in memory too, where the latest frames are not written yet: in a spool of
+ * 128 KiB they fill the segment dropped). */
+static void drop_oldest(bool memory, uint64_t max_size)
 {
-	(void)state;
-	struct fixture *f = fixture(2 << 20, 0);
+	struct fixture *f = fixture(max_size, 0);
 	f->conf.drop_oldest = true;
+	if (memory)
+		f->conf.dir = NULL;
 	unit_quiet_logs();
 	open_spool(f);
-	append(f, 0, 10000); /* ~8 MiB into 2 */
+	append(f, 0, 10000); /* ~8 MiB */
 	struct ax_spool_stats st;
 	ax_spool_get_stats(f->sp, &st);
-	assert_true(st.bytes <= (2 << 20));
+	assert_true(st.bytes <= max_size);
 	assert_true(st.dropped > 0);
 	assert_int_equal(ax_spool_take_dropped(f->sp), st.dropped);
 	struct ax_spool_reader *a = reader(f, "a");
@@ -375,6 +378,19 @@ static void test_drop_oldest(void **state)
 	assert_int_equal(read_all(a, first), 10000);
 	ax_spool_reader_close(a);
 	done(f);
+}
+
+static void test_drop_oldest(void **state)
+{
+	(void)state;
+	drop_oldest(false, 2 << 20);
+}
+
+static void test_drop_oldest_memory(void **state)
+{
+	(void)state;
+	drop_oldest(true, 2 << 20);
+	drop_oldest(true, 128 << 10);
 }
 
 /* An output added later starts at the end; without a cursors file every
@@ -601,11 +617,13 @@ static struct ax_spool_stats stats(struct fixture *f)
 
 /* A reader close behind the writer decodes the latest frames in memory;
  * one further behind reads them back; the frame a reader is in stays
- * whole however much is written meanwhile. */
-static void test_recent_frames(void **state)
+ * whole however much is written meanwhile. In memory the frames an output
+ * has not committed are written when they leave the latest ones. */
+static void recent_frames(bool memory)
 {
-	(void)state;
 	struct fixture *f = fixture(64 << 20, 0);
+	if (memory)
+		f->conf.dir = NULL;
 	open_spool(f);
 	struct ax_spool_reader *a = reader(f, "a"), *b = reader(f, "b");
 	int next_a = 0;
@@ -633,6 +651,59 @@ static void test_recent_frames(void **state)
 	done(f);
 }
 
+static void test_recent_frames(void **state)
+{
+	(void)state;
+	recent_frames(false);
+}
+
+static void test_recent_frames_memory(void **state)
+{
+	(void)state;
+	recent_frames(true);
+}
+
+/* Reads every record there is and commits them. */
+static int read_commit(struct ax_spool_reader *rd, int first)
+{
+	int next = read_all(rd, first);
+	assert_int_equal(ax_spool_commit(rd, ax_spool_tell(rd)), AX_OK);
+	return next;
+}
+
+/* In memory, frames both outputs took and committed while they were among
+ * the latest ones are never written; once b falls behind, what it has not
+ * committed is written as it leaves them, and b reads it back whole. */
+static void test_memory_unwritten(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	f->conf.dir = NULL;
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a"), *b = reader(f, "b");
+	int next_a = 0, next_b = 0;
+	for (int i = 0; i < 20; i++) {
+		append(f, i * 400, (i + 1) * 400);
+		next_a = read_commit(a, next_a);
+		next_b = read_commit(b, next_b);
+	}
+	assert_int_equal(stats(f).written, 0);
+	assert_int_equal(stats(f).bytes, ax_spool_end(f->sp));
+
+	for (int i = 20; i < 40; i++) { /* b stops */
+		append(f, i * 400, (i + 1) * 400);
+		next_a = read_commit(a, next_a);
+	}
+	struct ax_spool_stats st = stats(f);
+	assert_true(st.written > 0);
+	assert_int_equal(read_commit(b, next_b), 16000);
+	assert_true(stats(f).frames_read_back >= 10);
+	assert_int_equal(ax_spool_committed_min(f->sp), ax_spool_end(f->sp));
+	ax_spool_reader_close(a);
+	ax_spool_reader_close(b);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,12 +715,15 @@ int main(void)
 		cmocka_unit_test(test_full_pauses),
 		cmocka_unit_test(test_full_own_records),
 		cmocka_unit_test(test_drop_oldest),
+		cmocka_unit_test(test_drop_oldest_memory),
 		cmocka_unit_test(test_cursors),
 		cmocka_unit_test(test_cursors_file),
 		cmocka_unit_test(test_sync_async),
 		cmocka_unit_test(test_wait_draining),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_recent_frames),
+		cmocka_unit_test(test_recent_frames_memory),
+		cmocka_unit_test(test_memory_unwritten),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
