@@ -764,38 +764,56 @@ static bool still_needed(const struct ax_spool *sp, uint64_t next)
 	return false;
 }
 
-/* Under lock: writes an unstored recent frame into its hole. */
+/* Under lock, which it lets go while it writes: writes an unstored recent
+ * frame into its hole. The frame is pinned meanwhile, and the segment's fd
+ * duplicated (release_segments may close it). */
 static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 {
-	const struct segment *seg = NULL;
-	for (size_t i = 0; i < sp->nsegs && !seg; i++)
-		if (r->at >= sp->segs[i].base && r->at < sp->segs[i].base + sp->segs[i].size)
-			seg = &sp->segs[i];
+	int fd = -1;
+	uint64_t off = 0;
+	for (size_t i = 0; i < sp->nsegs && fd < 0; i++) {
+		if (r->at >= sp->segs[i].base && r->at < sp->segs[i].base + sp->segs[i].size) {
+			fd = dup(sp->segs[i].fd);
+			off = r->at - sp->segs[i].base;
+		}
+	}
+	if (fd < 0)
+		return false;
 	struct ax_spool_frame f = { .stored_len = (uint32_t)r->raw.len, .raw_len = (uint32_t)r->raw.len,
 				    .nrecords = r->nrecords };
 	uint8_t header[AX_SPOOL_FRAME_HEADER];
 	ax_spool_frame_header(header, r->raw.data, &f, false);
-	if (!seg || !pwrite_frame(seg->fd, header, r->raw.data, r->raw.len, r->at - seg->base))
-		return false;
-	sp->stats.written += AX_SPOOL_FRAME_HEADER + r->raw.len;
-	r->unstored = false;
-	return true;
+	r->pins++;
+	pthread_mutex_unlock(&sp->lock);
+	bool ok = pwrite_frame(fd, header, r->raw.data, r->raw.len, off);
+	close(fd);
+	pthread_mutex_lock(&sp->lock);
+	r->pins--;
+	if (ok) {
+		sp->stats.written += AX_SPOOL_FRAME_HEADER + r->raw.len;
+		r->unstored = false;
+	}
+	return ok;
 }
 
 /* Under lock: the slot for a new recent frame, the oldest unpinned one. Its
- * frame, if unstored and still needed by an output, is stored first; NULL
- * when every slot is pinned or that store failed. */
+ * frame, if unstored and still needed by an output, is stored first (and
+ * the slot chosen again: a reader may have taken it meanwhile); NULL when
+ * every slot is pinned or a store failed. */
 static struct recent_frame *recent_slot(struct ax_spool *sp)
 {
-	struct recent_frame *slot = NULL;
-	for (size_t i = 0; i < RECENT_FRAMES; i++) {
-		struct recent_frame *r = &sp->recent[i];
-		if (!r->pins && (!slot || r->next < slot->next))
-			slot = r;
+	for (;;) {
+		struct recent_frame *slot = NULL;
+		for (size_t i = 0; i < RECENT_FRAMES; i++) {
+			struct recent_frame *r = &sp->recent[i];
+			if (!r->pins && (!slot || r->next < slot->next))
+				slot = r;
+		}
+		if (!slot || !slot->unstored || !still_needed(sp, slot->next))
+			return slot;
+		if (!store_recent(sp, slot))
+			return NULL;
 	}
-	if (slot && slot->unstored && still_needed(sp, slot->next) && !store_recent(sp, slot))
-		return NULL;
-	return slot;
 }
 
 /* Under lock: the frame just appended at `at` becomes a recent one, its raw
