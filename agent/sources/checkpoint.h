@@ -2,9 +2,12 @@
  * or a file of type = file) resumes after a restart.
  *
  * A small text file: "annexa-checkpoint 1", one "name value" line per
- * field, and "end". A file without its "end" line, or with a line that
- * does not parse, is refused as a whole (the stream then starts as on a
- * first run, and says so), never half-read. */
+ * field, and "end". It holds two such copies, 1 KiB each, with their
+ * generation and crc; a save overwrites the older in place (checkpoint.c).
+ * A copy without its "end" line, with a line that does not parse or a crc
+ * that does not match, does not count; with none left the file is refused
+ * as a whole (the stream then starts as on a first run, and says so),
+ * never half-read. A file of one copy (version 1) reads too. */
 #ifndef AX_AGENT_SOURCES_CHECKPOINT_H
 #define AX_AGENT_SOURCES_CHECKPOINT_H
 

@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* memmem */
 /* test_state.c - what a source keeps in state_dir: the checkpoint (written
  * atomically; a torn temp file is never read; a damaged file is refused
- * whole), escaped paths, and the seen-id journal (survives a restart, a
+ * whole; two copies overwritten in turn, a torn one leaves the other; a
+ * version 1 file reads and is converted), escaped paths, and the seen-id journal (survives a restart, a
  * torn last key is cut, a foreign file is set aside, it is compacted). */
 #include "unit.h"
 
@@ -121,6 +123,86 @@ static void test_checkpoint_damaged_is_refused(void **state)
 	bool found;
 	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
 	assert_int_equal(got.cursor, 3);
+	free(path);
+}
+
+#define SLOT 1024 /* checkpoint.c's */
+
+static size_t file_bytes(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(out, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static void overwrite(const char *path, const char *data, size_t len, long at)
+{
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, data, len, at), (ssize_t)len);
+	close(fd);
+}
+
+static int64_t load_cursor(const char *path)
+{
+	struct ax_checkpoint got = { .cursor = -1 };
+	bool found;
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_OK);
+	assert_true(found);
+	return got.cursor;
+}
+
+/* Saves go to the two slots in turn, the newest wins; a save torn in the
+ * slot it was writing leaves the one before. */
+static void test_checkpoint_two_slots(void **state)
+{
+	char *path = path_in(*state, "cp");
+	char before[2 * SLOT], after[2 * SLOT];
+	for (int64_t c = 1; c <= 5; c++) {
+		struct ax_checkpoint cp = { .cursor = c * 100 };
+		size_t had = access(path, F_OK) == 0 ? file_bytes(path, before, sizeof(before)) : 0;
+		assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+		assert_int_equal(file_bytes(path, after, sizeof(after)), 2 * SLOT);
+		assert_int_equal(load_cursor(path), c * 100);
+		if (had) /* one slot written, the other as it was */
+			assert_true((memcmp(before, after, SLOT) == 0) != (memcmp(before + SLOT, after + SLOT, SLOT) == 0));
+	}
+	/* tear the newest copy (cursor 500): the checkpoint is the one before */
+	size_t newest = memmem(after, SLOT, "cursor 500\n", 11) ? 0 : SLOT;
+	overwrite(path, "XX", 2, (long)(newest + 30));
+	assert_int_equal(load_cursor(path), 400);
+	/* the next save goes over the torn copy */
+	struct ax_checkpoint cp = { .cursor = 600 };
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	assert_int_equal(load_cursor(path), 600);
+	overwrite(path, "XX", 2, 30);
+	overwrite(path, "XX", 2, SLOT + 30);
+	struct ax_checkpoint got;
+	bool found;
+	assert_int_equal(ax_checkpoint_load(path, &got, &found), AX_ERR_JSON); /* both torn */
+	free(path);
+}
+
+/* A version 1 file (one copy) reads, and the next save makes it two
+ * slots; each slot alone reads as a version 1 file (an earlier annexa). */
+static void test_checkpoint_version_1(void **state)
+{
+	char *path = unit_write_file(*state, "cp", "annexa-checkpoint 1\ncursor 42\nsubscribed_at 7\nend\n", SIZE_MAX);
+	assert_int_equal(load_cursor(path), 42);
+	struct ax_checkpoint cp = { .cursor = 43, .subscribed_at = 8 };
+	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
+	assert_int_equal(load_cursor(path), 43);
+	char text[2 * SLOT];
+	assert_int_equal(file_bytes(path, text, sizeof(text)), 2 * SLOT);
+	char *one = unit_write_file(*state, "one", text, SLOT);
+	struct ax_checkpoint got;
+	bool found;
+	assert_int_equal(ax_checkpoint_load(one, &got, &found), AX_OK);
+	assert_int_equal(got.cursor, 43);
+	assert_int_equal(got.subscribed_at, 8);
+	free(one);
 	free(path);
 }
 
@@ -261,6 +343,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_torn_temp_file_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_damaged_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_two_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_paths_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_torn_key_is_cut, setup, teardown),
