@@ -341,7 +341,8 @@ ax_err ax_file_source_next_file(struct ax_file_source *s)
 	return open_current(s);
 }
 
-void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos)
+void ax_file_source_mark(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos,
+			 char tail[AX_FILE_TAIL], size_t *tail_len)
 {
 	*file = s->current;
 	*pos = (struct ax_file_position){
@@ -353,8 +354,20 @@ void ax_file_source_position(const struct ax_file_source *s, size_t *file, struc
 	/* The bytes just read are still in the reader's buffer (unless the
 	 * line was shorter than the fingerprint and the buffer moved on). */
 	size_t n = pos->offset < AX_FILE_TAIL ? (size_t)pos->offset : AX_FILE_TAIL;
-	if (n > 0 && s->lines.start >= n)
-		pos->tail = ax_file_tail_hash(s->lines.buf + s->lines.start - n, n);
+	*tail_len = n > 0 && s->lines.start >= n ? n : 0;
+	if (*tail_len == AX_FILE_TAIL) /* the usual case, one fixed-size copy */
+		memcpy(tail, s->lines.buf + s->lines.start - AX_FILE_TAIL, AX_FILE_TAIL);
+	else
+		memcpy(tail, s->lines.buf + s->lines.start - *tail_len, *tail_len);
+}
+
+void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos)
+{
+	char tail[AX_FILE_TAIL];
+	size_t n;
+	ax_file_source_mark(s, file, pos, tail, &n);
+	if (n)
+		pos->tail = ax_file_tail_hash(tail, n);
 }
 
 size_t ax_file_source_count(const struct ax_file_source *s)
@@ -567,18 +580,20 @@ static ax_err fill_unit(struct file_runner *f, struct ax_unit *u)
 {
 	struct ax_line line;
 	struct unit_mark *m = mark_of(f, u);
-	while (u->count < UNIT_RECORDS && u->data.len < UNIT_BYTES) {
-		ax_err err = ax_file_source_next(f->reader, &line);
-		if (err)
-			return err;
-		if (ax_line_is_blank(&line))
+	char tail[AX_FILE_TAIL];
+	size_t tail_len = 0;
+	ax_err err = AX_OK;
+	while (!err && u->count < UNIT_RECORDS && u->data.len < UNIT_BYTES) {
+		err = ax_file_source_next(f->reader, &line);
+		if (err || ax_line_is_blank(&line))
 			continue;
 		err = ax_unit_add(u, line.data, line.len, line.number, line.offset, line.full_len, line.oversized);
-		if (err)
-			return err;
-		ax_file_source_position(f->reader, &m->file, &m->end);
+		if (!err) /* the fingerprint (a hash of 64 bytes) is the last line's only */
+			ax_file_source_mark(f->reader, &m->file, &m->end, tail, &tail_len);
 	}
-	return AX_OK;
+	if (tail_len)
+		m->end.tail = ax_file_tail_hash(tail, tail_len);
+	return err;
 }
 
 static bool file_run(struct ax_source *src)

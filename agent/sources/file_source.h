@@ -81,6 +81,11 @@ ax_err ax_file_source_next(struct ax_file_source *s, struct ax_line *line) AX_WA
 ax_err ax_file_source_next_file(struct ax_file_source *s) AX_WARN_UNUSED;
 /* The file (index in name order) and the position just past the last line read. */
 void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos);
+/* The same with tail 0, and the bytes its fingerprint covers copied into
+ * tail (*tail_len of them; 0: unknown), for a caller that marks every line
+ * and needs the fingerprint of the last only. */
+void ax_file_source_mark(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos,
+			 char tail[AX_FILE_TAIL], size_t *tail_len);
 /* How many files the glob matched (1 for stdin). */
 size_t ax_file_source_count(const struct ax_file_source *s);
 /* The checkpoint file of file (an index), NULL before it was opened or without checkpoints. */
