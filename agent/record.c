@@ -1,6 +1,7 @@
 #include "record.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,13 +43,32 @@ static unsigned key_hash(const char *key, size_t len)
 	return (unsigned)(len * 31 + first * 7 + middle * 131 + last) % AX_KEYSET_SLOTS;
 }
 
+/* a == b for n >= 8 bytes, as two words that may overlap. */
+static bool same_8_to_16(const char *a, const char *b, size_t n)
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&a1, a + n - 8, 8);
+	memcpy(&b1, b + n - 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* Keys come as the names are spelled, mostly: the same bytes first. */
+static bool same_name(const char *name, const char *key, size_t len)
+{
+	if (len >= 8 && len <= 16 && same_8_to_16(name, key, len))
+		return true;
+	return ax_ascii_ieq(name, key, len);
+}
+
 static int key_of(const struct ax_keyset *ks, const char *key, size_t len)
 {
 	if (len == 0)
 		return -1;
 	for (unsigned h = key_hash(key, len); ks->slot[h] >= 0; h = (h + 1) % AX_KEYSET_SLOTS) {
 		const struct ax_key_name *k = &ks->key[ks->slot[h]];
-		if (k->len == len && ax_ascii_ieq(k->name, key, len))
+		if (k->len == len && same_name(k->name, key, len))
 			return ks->slot[h];
 	}
 	return -1;
