@@ -132,6 +132,9 @@ def counters(annexa, plugins, root, tmp):
     check(abs(start - time.time()) < 120, "process start time is now-ish: %s" % start)
     check((value(m, "annexa_spool_bytes") or 0) > 0 and (value(m, "annexa_spool_segments") or 0) >= 1,
           "spool bytes and segments")
+    check((value(m, "annexa_spool_written_bytes_total") or 0) >= (value(m, "annexa_spool_bytes") or 1),
+          "on disk the spool writes every frame: written %s >= held %s" % (
+              value(m, "annexa_spool_written_bytes_total"), value(m, "annexa_spool_bytes")))
     check(value(m, "annexa_healthy") == 1, "annexa_healthy 1")
     last = value(m, "annexa_output_last_delivery_timestamp_seconds", output="file") or 0
     check(abs(last - time.time()) < 60, "the last delivery is recent: %s" % last)
