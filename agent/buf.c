@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
+
 void ax_buf_init(struct ax_buf *b, size_t max)
 {
 	b->data = NULL;
@@ -97,9 +99,8 @@ ax_err ax_buf_add_json_str(struct ax_buf *b, const char *s, size_t len)
 		return err;
 	char *out = b->data + b->len;
 	*out++ = '"';
-	size_t plain = 0; /* most strings need no escape: copy them at once */
-	while (plain < len && (unsigned char)s[plain] >= 0x20 && s[plain] != '"' && s[plain] != '\\')
-		plain++;
+	/* most strings need no escape: copy them at once */
+	size_t plain = ax_jscan_string_stop((const unsigned char *)s, 0, len);
 	memcpy(out, s, plain);
 	out += plain;
 	for (size_t i = plain; i < len; i++) {
