@@ -361,15 +361,6 @@ void ax_file_source_mark(const struct ax_file_source *s, size_t *file, struct ax
 		memcpy(tail, s->lines.buf + s->lines.start - *tail_len, *tail_len);
 }
 
-void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos)
-{
-	char tail[AX_FILE_TAIL];
-	size_t n;
-	ax_file_source_mark(s, file, pos, tail, &n);
-	if (n)
-		pos->tail = ax_file_tail_hash(tail, n);
-}
-
 size_t ax_file_source_count(const struct ax_file_source *s)
 {
 	return s->is_stdin ? 1 : s->files.gl_pathc;

@@ -79,11 +79,10 @@ ax_err ax_file_source_next(struct ax_file_source *s, struct ax_line *line) AX_WA
 /* Opens the next file of the glob (at its checkpoint); AX_ERR_LAST when
  * there is none: the replay is over. */
 ax_err ax_file_source_next_file(struct ax_file_source *s) AX_WARN_UNUSED;
-/* The file (index in name order) and the position just past the last line read. */
-void ax_file_source_position(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos);
-/* The same with tail 0, and the bytes its fingerprint covers copied into
- * tail (*tail_len of them; 0: unknown), for a caller that marks every line
- * and needs the fingerprint of the last only. */
+/* The file (index in name order) and the position just past the last line
+ * read, with tail 0, and the bytes its fingerprint covers copied into tail
+ * (*tail_len of them; 0: unknown): a caller that marks every line hashes
+ * the last one's only (ax_file_tail_hash). */
 void ax_file_source_mark(const struct ax_file_source *s, size_t *file, struct ax_file_position *pos,
 			 char tail[AX_FILE_TAIL], size_t *tail_len);
 /* How many files the glob matched (1 for stdin). */
