@@ -85,7 +85,7 @@ static const struct ax_jnode *path_root(const struct ax_rules *rs, const struct 
 {
 	if (ev->keys == &rs->keys && p->root_key >= 0)
 		return ev->field[p->root_key];
-	const char *name = p->kind == AX_PATH_WALK ? p->steps[0].name : p->array;
+	const char *name = ax_path_first(p);
 	return ax_json_get(ev->doc, ev->root, name, strlen(name));
 }
 

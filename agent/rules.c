@@ -202,8 +202,8 @@ static bool parse_path(struct ctx *c, const char *text, struct ax_path *p)
  * mapper need not search the record for it. */
 static void key_path(struct ax_keyset *keys, struct ax_path *p)
 {
-	const char *first = p->kind == AX_PATH_WALK ? p->steps[0].name : p->array;
-	if (p->kind != AX_PATH_RAW)
+	const char *first = ax_path_first(p);
+	if (first)
 		p->root_key = ax_keyset_add(keys, first, strlen(first));
 }
 

@@ -54,6 +54,13 @@ struct ax_path {
 	int root_key; /* the first step's or the array's index in ax_rules.keys; -1: none */
 };
 
+/* The top-level member a path starts at (WALK: its first step, NAMEVALUE
+ * and MODIFIED: the array); NULL for RAW. */
+static inline const char *ax_path_first(const struct ax_path *p)
+{
+	return p->kind == AX_PATH_WALK ? p->steps[0].name : p->kind == AX_PATH_RAW ? NULL : p->array;
+}
+
 struct ax_cond {
 	enum ax_cond_op op;
 	struct ax_path path;
