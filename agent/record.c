@@ -76,9 +76,9 @@ static int key_of(const struct ax_keyset *ks, const char *key, size_t len)
 
 int ax_keyset_add(struct ax_keyset *ks, const char *name, size_t len)
 {
-	int known = key_of(ks, name, len);
+	int known = key_of(ks, name, len); /* -1 for an empty name too */
 	if (known >= 0 || len == 0 || ks->count == AX_EVENT_KEYS)
-		return len == 0 ? -1 : known;
+		return known;
 	unsigned h = key_hash(name, len);
 	while (ks->slot[h] >= 0)
 		h = (h + 1) % AX_KEYSET_SLOTS;
