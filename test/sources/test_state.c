@@ -128,13 +128,14 @@ static void test_checkpoint_damaged_is_refused(void **state)
 
 #define SLOT 1024 /* checkpoint.c's */
 
-static size_t file_bytes(const char *path, char *out, size_t cap)
+/* The two-slot file's bytes (free them). */
+static char *slots_of(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	size_t n = fread(out, 1, cap, f);
-	fclose(f);
-	return n;
+	size_t len;
+	char *text = unit_read_file(path, &len);
+	assert_non_null(text);
+	assert_int_equal(len, 2 * SLOT);
+	return text;
 }
 
 static void overwrite(const char *path, const char *data, size_t len, long at)
@@ -158,19 +159,20 @@ static int64_t load_cursor(const char *path)
  * slot it was writing leaves the one before. */
 static void test_checkpoint_two_slots(void **state)
 {
-	char *path = path_in(*state, "cp");
-	char before[2 * SLOT], after[2 * SLOT];
+	char *path = path_in(*state, "cp"), *before = NULL, *after = NULL;
 	for (int64_t c = 1; c <= 5; c++) {
 		struct ax_checkpoint cp = { .cursor = c * 100 };
-		size_t had = access(path, F_OK) == 0 ? file_bytes(path, before, sizeof(before)) : 0;
 		assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
-		assert_int_equal(file_bytes(path, after, sizeof(after)), 2 * SLOT);
+		after = slots_of(path);
 		assert_int_equal(load_cursor(path), c * 100);
-		if (had) /* one slot written, the other as it was */
+		if (before) /* one slot written, the other as it was */
 			assert_true((memcmp(before, after, SLOT) == 0) != (memcmp(before + SLOT, after + SLOT, SLOT) == 0));
+		free(before);
+		before = after;
 	}
 	/* tear the newest copy (cursor 500): the checkpoint is the one before */
 	size_t newest = memmem(after, SLOT, "cursor 500\n", 11) ? 0 : SLOT;
+	free(after);
 	overwrite(path, "XX", 2, (long)(newest + 30));
 	assert_int_equal(load_cursor(path), 400);
 	/* the next save goes over the torn copy */
@@ -194,9 +196,9 @@ static void test_checkpoint_version_1(void **state)
 	struct ax_checkpoint cp = { .cursor = 43, .subscribed_at = 8 };
 	assert_int_equal(ax_checkpoint_save(path, &cp), AX_OK);
 	assert_int_equal(load_cursor(path), 43);
-	char text[2 * SLOT];
-	assert_int_equal(file_bytes(path, text, sizeof(text)), 2 * SLOT);
+	char *text = slots_of(path);
 	char *one = unit_write_file(*state, "one", text, SLOT);
+	free(text);
 	struct ax_checkpoint got;
 	bool found;
 	assert_int_equal(ax_checkpoint_load(one, &got, &found), AX_OK);
