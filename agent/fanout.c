@@ -60,20 +60,37 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Claims a grain of j and does it; false when none was left. */
+static bool work_grain(struct ax_fanout *f, struct job *j, unsigned worker)
+{
+	size_t first = atomic_fetch_add(&j->next, j->grain);
+	if (first >= j->items)
+		return false;
+	size_t n = j->items - first < j->grain ? j->items - first : j->grain;
+	j->fn(j->arg, worker, first, n);
+	if (atomic_fetch_add(&j->finished, n) + n == j->items && atomic_load(&f->caller_waiting)) {
+		pthread_mutex_lock(&f->lock);
+		pthread_cond_signal(&f->done);
+		pthread_mutex_unlock(&f->lock);
+	}
+	return true;
+}
+
 static void work(struct ax_fanout *f, struct job *j, unsigned worker)
 {
-	for (;;) {
-		size_t first = atomic_fetch_add(&j->next, j->grain);
-		if (first >= j->items)
-			return;
-		size_t n = j->items - first < j->grain ? j->items - first : j->grain;
-		j->fn(j->arg, worker, first, n);
-		if (atomic_fetch_add(&j->finished, n) + n == j->items && atomic_load(&f->caller_waiting)) {
-			pthread_mutex_lock(&f->lock);
-			pthread_cond_signal(&f->done);
-			pthread_mutex_unlock(&f->lock);
-		}
-	}
+	while (work_grain(f, j, worker))
+		;
+}
+
+/* The caller, while a helper ends the oldest job's last grain: a grain of
+ * a later job, if one is left; false if none. */
+static bool work_ahead(struct ax_fanout *f)
+{
+	unsigned long started = atomic_load(&f->started);
+	for (unsigned long n = atomic_load(&f->retired) + 1; n < started; n++)
+		if (work_grain(f, &f->job[n % AX_FANOUT_JOBS], 0))
+			return true;
+	return false;
 }
 
 /* Sleeps until job n is started, or quit. */
@@ -184,10 +201,15 @@ static bool oldest_done(struct ax_fanout *f)
 
 void ax_fanout_wait(struct ax_fanout *f)
 {
-	for (int i = 0; i < WAIT_SPINS; i++) {
+	for (int i = 0; i < WAIT_SPINS;) {
 		if (oldest_done(f))
 			return;
-		cpu_relax();
+		if (work_ahead(f)) {
+			i = 0;
+		} else {
+			cpu_relax();
+			i++;
+		}
 	}
 	pthread_mutex_lock(&f->lock);
 	atomic_store(&f->caller_waiting, true);

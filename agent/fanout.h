@@ -39,7 +39,8 @@ void ax_fanout_run(struct ax_fanout *f, ax_fanout_fn fn, void *arg, size_t items
 void ax_fanout_start(struct ax_fanout *f, ax_fanout_fn fn, void *arg, size_t items, size_t grain);
 /* The caller works on the job until no item of it is left to claim. */
 void ax_fanout_share(struct ax_fanout *f);
-/* Waits until every item of the job is done. */
+/* Waits until every item of the job is done; while a helper ends its last
+ * grain the caller does grains of the later jobs started. */
 void ax_fanout_wait(struct ax_fanout *f);
 /* Waits, and the job is over: its slot takes a job again. */
 void ax_fanout_retire(struct ax_fanout *f);

@@ -3,7 +3,8 @@
  * helpers, by several threads with them (a job long enough that a helper
  * gets to it), and while the caller does something else between start and
  * join, or starts the next jobs; jobs one after another reuse the helpers,
- * which leave signals to the caller. */
+ * which leave signals to the caller; a caller waiting for a helper's last
+ * grain does the next job's meanwhile. */
 #include "unit.h"
 
 #include <pthread.h>
@@ -169,6 +170,51 @@ static void test_jobs_ahead(void **state)
 	ax_fanout_destroy(f);
 }
 
+struct held {
+	struct job *next; /* its items, ITEMS_NEXT of them, are what the holder waits for */
+	atomic_bool started, next_done_first;
+};
+
+#define ITEMS_NEXT 40
+
+/* A helper's grain that ends only once every item of the next job is done
+ * (or after 5 s). */
+static void held_item(void *arg, unsigned worker, size_t first, size_t n)
+{
+	(void)first, (void)n;
+	struct held *h = arg;
+	if (worker == 0)
+		return;
+	atomic_store(&h->started, true);
+	for (int t = 0; t < 25000 && atomic_load(&h->next->calls) < ITEMS_NEXT / 4; t++)
+		nap_us(200);
+	atomic_store(&h->next_done_first, atomic_load(&h->next->calls) == ITEMS_NEXT / 4);
+}
+
+/* The oldest job's last grain is a helper's: the caller, waiting for it,
+ * does the next job's grains instead of spinning or sleeping. */
+static void test_wait_works_ahead(void **state)
+{
+	(void)state;
+	struct ax_fanout *f = ax_fanout_create(1);
+	assert_non_null(f);
+	struct job *next = new_job(4);
+	struct held h = { .next = next };
+	ax_fanout_start(f, held_item, &h, 1, 1);
+	for (int t = 0; t < 25000 && !atomic_load(&h.started); t++)
+		nap_us(200); /* the helper has the held grain */
+	assert_true(atomic_load(&h.started));
+	ax_fanout_start(f, item, next, ITEMS_NEXT, 4);
+	ax_fanout_wait(f);
+	assert_true(atomic_load(&h.next_done_first));
+	assert_int_equal(atomic_load(&next->by[0]), ITEMS_NEXT);
+	each_once(next, ITEMS_NEXT);
+	ax_fanout_retire(f);
+	ax_fanout_join(f);
+	free(next);
+	ax_fanout_destroy(f);
+}
+
 static void test_cpus(void **state)
 {
 	(void)state;
@@ -186,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_helpers_share),
 		cmocka_unit_test(test_start_then_join),
 		cmocka_unit_test(test_jobs_ahead),
+		cmocka_unit_test(test_wait_works_ahead),
 		cmocka_unit_test(test_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
