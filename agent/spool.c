@@ -563,6 +563,13 @@ static ax_err new_segment(struct ax_spool *sp)
 	return err;
 }
 
+/* The frame of a payload stored as it is. */
+static struct ax_spool_frame uncompressed(const struct ax_buf *payload, uint32_t nrecords)
+{
+	return (struct ax_spool_frame){ .stored_len = (uint32_t)payload->len, .raw_len = (uint32_t)payload->len,
+					.nrecords = nrecords };
+}
+
 /* Under lock: the frame at off of s, from the recent frames when it is one
  * not stored yet. */
 static bool frame_at(struct ax_spool *sp, const struct segment *s, uint64_t off, struct ax_spool_frame *f)
@@ -570,8 +577,7 @@ static bool frame_at(struct ax_spool *sp, const struct segment *s, uint64_t off,
 	for (size_t i = 0; i < RECENT_FRAMES; i++) {
 		const struct recent_frame *r = &sp->recent[i];
 		if (r->unstored && r->at == s->base + off) {
-			*f = (struct ax_spool_frame){ .stored_len = (uint32_t)r->raw.len, .raw_len = (uint32_t)r->raw.len,
-						      .nrecords = r->nrecords };
+			*f = uncompressed(&r->raw, r->nrecords);
 			return true;
 		}
 	}
@@ -701,8 +707,7 @@ static ax_err make_room(struct ax_spool *sp, uint64_t size, const atomic_int *st
 /* The stored form of the open frame: compressed when that is smaller. */
 static ax_err seal_frame(struct ax_spool *sp, const void **stored, struct ax_spool_frame *f)
 {
-	*f = (struct ax_spool_frame){ .stored_len = (uint32_t)sp->frame.len, .raw_len = (uint32_t)sp->frame.len,
-				      .nrecords = sp->frame_records };
+	*f = uncompressed(&sp->frame, sp->frame_records);
 	*stored = sp->frame.data;
 	if (sp->conf.compress_level <= 0)
 		return AX_OK;
@@ -779,8 +784,7 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 	}
 	if (fd < 0)
 		return false;
-	struct ax_spool_frame f = { .stored_len = (uint32_t)r->raw.len, .raw_len = (uint32_t)r->raw.len,
-				    .nrecords = r->nrecords };
+	struct ax_spool_frame f = uncompressed(&r->raw, r->nrecords);
 	uint8_t header[AX_SPOOL_FRAME_HEADER];
 	ax_spool_frame_header(header, r->raw.data, &f, false);
 	r->pins++;
@@ -952,8 +956,7 @@ ax_err ax_spool_write_own(struct ax_spool *sp, const struct ax_record *r)
 {
 	ax_buf_clear(&sp->own);
 	ax_err err = ax_spool_encode_record(&sp->own, r);
-	struct ax_spool_frame f = { .stored_len = (uint32_t)sp->own.len, .raw_len = (uint32_t)sp->own.len,
-				    .nrecords = 1 };
+	struct ax_spool_frame f = uncompressed(&sp->own, 1);
 	return err ? err : told_io(sp, append_frame(sp, sp->own.data, &f, NULL));
 }
 
