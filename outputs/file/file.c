@@ -28,7 +28,7 @@ struct file_conf {
 struct file_output {
 	struct ax_output base;
 	FILE *fp;
-	bool is_stdout;
+	bool is_stdout, regular; /* regular: a failed batch can be cut off again */
 };
 
 extern const struct ax_output_ops ax_output_file;
@@ -121,6 +121,8 @@ static struct ax_output *file_create(const char *name, const void *conf, ax_err 
 		file_destroy(&f->base);
 		return NULL;
 	}
+	struct stat st;
+	f->regular = fstat(fileno(f->fp), &st) == 0 && S_ISREG(st.st_mode);
 	if (!f->is_stdout) {
 		setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
 		cut_torn_line(name, f->fp, c->path);
@@ -149,6 +151,16 @@ static bool write_all(int fd, struct iovec *iov, int n)
 	return true;
 }
 
+/* A batch that failed part-way (a full disk) is cut off again in a regular
+ * file: its retry would otherwise follow a line cut short, and repeat the
+ * records written whole. */
+static void cut_partial_batch(struct file_output *f, off_t start)
+{
+	if (start >= 0 && ftruncate(fileno(f->fp), start) != 0)
+		ax_warn(f->base.name, "a batch that could not be written whole stays in part (%s): the record at "
+			"the cut is a line cut short", strerror(errno));
+}
+
 static void file_send(struct ax_output *out, const struct ax_batch *batch,
 		      struct ax_output_result *result)
 {
@@ -156,6 +168,7 @@ static void file_send(struct ax_output *out, const struct ax_batch *batch,
 	struct file_output *f = (struct file_output *)out;
 	struct iovec iov[2 * IOV_RECORDS];
 	bool ok = fflush(f->fp) == 0; /* nothing is buffered there; should something be, it goes first */
+	off_t start = f->regular ? lseek(fileno(f->fp), 0, SEEK_END) : -1;
 	for (size_t i = 0; ok && i < batch->count;) {
 		int n = 0;
 		for (; i < batch->count && n < 2 * IOV_RECORDS; i++) {
@@ -170,6 +183,7 @@ static void file_send(struct ax_output *out, const struct ax_batch *batch,
 	result->status = AX_OUT_RETRY;
 	snprintf(result->message, sizeof(result->message), "write failed: %s", strerror(errno));
 	clearerr(f->fp);
+	cut_partial_batch(f, start);
 }
 
 static ax_err file_flush(struct ax_output *out, int64_t deadline_ms)

@@ -3,9 +3,11 @@
  * destroy, and the counters the wrappers keep. */
 #include "unit.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "config.h"
@@ -238,6 +240,30 @@ static void test_write_error(void **state)
 	assert_int_equal(f->out->stats.retried, 4);
 }
 
+/* A disk that fills in the middle of a batch (a file size limit stands in):
+ * the batch is cut off again, and its retry writes each record once, whole. */
+static void test_partial_batch_cut(void **state)
+{
+	struct fixture *f = *state;
+	create(f);
+	send(f, 0, 2, AX_OUT_OK); /* 16 bytes */
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	low = was;
+	low.rlim_cur = 40;
+	void (*xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	unit_quiet_logs();
+	send(f, 2, 10, AX_OUT_RETRY); /* 80 bytes: 24 fit */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	signal(SIGXFSZ, xfsz);
+	assert_contains(f->out->stats.last_error, "File too large");
+	expect_file(f, "{\"n\":0}\n{\"n\":1}\n");
+	send(f, 2, 10, AX_OUT_OK);
+	expect_file(f, "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n{\"n\":5}\n{\"n\":6}\n"
+		       "{\"n\":7}\n{\"n\":8}\n{\"n\":9}\n{\"n\":10}\n{\"n\":11}\n");
+}
+
 /* The wrapper hands the module a clean result, flags included. */
 static void test_result_reset(void **state)
 {
@@ -299,6 +325,7 @@ int main(void)
 		T(test_large_batch),
 		T(test_create_error),
 		T(test_write_error),
+		T(test_partial_batch_cut),
 		T(test_result_reset),
 		T(test_from_config),
 	};
