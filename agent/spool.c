@@ -45,7 +45,7 @@ struct recent_frame {
 	uint64_t at, next;  /* its logical offset (UINT64_MAX: empty); the next frame's */
 	uint32_t nrecords;
 	unsigned pins;      /* readers decoding from it: the writer leaves it alone */
-	bool unstored;      /* in memory only: its place in the segment is a hole (see write_frame) */
+	bool unstored;      /* not written yet: its place in the segment is a hole (see defer_frame) */
 	struct ax_buf raw;
 };
 
@@ -75,7 +75,8 @@ struct ax_spool {
 	pthread_mutex_t sync_lock; /* one sync at a time, whoever runs it */
 	pthread_cond_t sync_wake, synced; /* under lock: a request for the syncer; synced_end moved */
 	pthread_t syncer;
-	bool syncer_started, syncer_quit, sync_wanted;
+	bool syncer_started, syncer_quit, sync_wanted, store_wanted;
+	atomic_bool io_failing;    /* told: the disk refuses the writer's or the syncer's writes */
 	uint64_t synced_end;       /* under lock: every byte before it is durable */
 	int cursors_fd;           /* STATE_DIR/spool/cursors, rewritten in place; -1: not open */
 	struct ax_buf cursors_text;
@@ -86,7 +87,7 @@ struct ax_spool {
 	struct ax_buf frame, zbuf;
 	uint32_t frame_records;
 	z_stream z;
-	bool z_ready, full_logged, io_logged;
+	bool z_ready, full_logged;
 	struct ax_buf own;        /* the frame of ax_spool_write_own */
 	ax_spool_waiter waiter;   /* run while the writer waits for room */
 	void *waiter_arg;
@@ -769,6 +770,18 @@ static bool still_needed(const struct ax_spool *sp, uint64_t next)
 	return false;
 }
 
+/* Says once that the disk refuses writes, and once that it takes them
+ * again (the pipeline's and the syncer's alike); returns err. */
+static ax_err told_io(struct ax_spool *sp, ax_err err)
+{
+	if (err == AX_ERR_IO && !atomic_exchange(&sp->io_failing, true))
+		ax_error(LOG_NAME, "cannot write to %s: %s; sources wait, retrying", sp->dir ? sp->dir : "memory",
+			 strerror(errno));
+	else if (!err && atomic_load(&sp->io_failing) && atomic_exchange(&sp->io_failing, false))
+		ax_info(LOG_NAME, "writing again");
+	return err;
+}
+
 /* Under lock, which it lets go while it writes: writes an unstored recent
  * frame into its hole. The frame is pinned meanwhile, and the segment's fd
  * duplicated (release_segments may close it). */
@@ -776,20 +789,27 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 {
 	int fd = -1;
 	uint64_t off = 0;
-	for (size_t i = 0; i < sp->nsegs && fd < 0; i++) {
+	bool found = false;
+	for (size_t i = 0; i < sp->nsegs && !found; i++) {
 		if (r->at >= sp->segs[i].base && r->at < sp->segs[i].base + sp->segs[i].size) {
+			found = true;
 			fd = dup(sp->segs[i].fd);
 			off = r->at - sp->segs[i].base;
 		}
+	}
+	if (!found) { /* its segment is gone, delivered or dropped: nothing to keep */
+		r->unstored = false;
+		return true;
 	}
 	if (fd < 0)
 		return false;
 	struct ax_spool_frame f = uncompressed(&r->raw, r->nrecords);
 	uint8_t header[AX_SPOOL_FRAME_HEADER];
-	ax_spool_frame_header(header, r->raw.data, &f, false);
+	ax_spool_frame_header(header, r->raw.data, &f, sp->dir != NULL);
 	r->pins++;
 	pthread_mutex_unlock(&sp->lock);
 	bool ok = pwrite_frame(fd, header, r->raw.data, r->raw.len, off);
+	told_io(sp, ok ? AX_OK : AX_ERR_IO);
 	close(fd);
 	pthread_mutex_lock(&sp->lock);
 	r->pins--;
@@ -800,10 +820,35 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 	return ok;
 }
 
+/* Under lock: whether an unstored frame must be written before its slot is
+ * reused: on disk always (after a restart a hole reads as a torn frame), in
+ * memory only while an output still needs it. */
+static bool must_store(const struct ax_spool *sp, const struct recent_frame *r)
+{
+	return r->unstored && (sp->dir || still_needed(sp, r->next));
+}
+
+/* Under lock, which store_recent lets go: writes every unstored frame. */
+static bool store_all(struct ax_spool *sp)
+{
+	for (;;) {
+		struct recent_frame *oldest = NULL;
+		for (size_t i = 0; i < RECENT_FRAMES; i++) {
+			struct recent_frame *r = &sp->recent[i];
+			if (r->unstored && (!oldest || r->at < oldest->at))
+				oldest = r;
+		}
+		if (!oldest)
+			return true;
+		if (!store_recent(sp, oldest))
+			return false;
+	}
+}
+
 /* Under lock: the slot for a new recent frame, the oldest unpinned one. Its
- * frame, if unstored and still needed by an output, is stored first (and
- * the slot chosen again: a reader may have taken it meanwhile); NULL when
- * every slot is pinned or a store failed. */
+ * frame, if it must be stored, is stored first (and the slot chosen again: a
+ * reader may have taken it meanwhile); NULL when every slot is pinned or a
+ * store failed. */
 static struct recent_frame *recent_slot(struct ax_spool *sp)
 {
 	for (;;) {
@@ -813,7 +858,7 @@ static struct recent_frame *recent_slot(struct ax_spool *sp)
 			if (!r->pins && (!slot || r->next < slot->next))
 				slot = r;
 		}
-		if (!slot || !slot->unstored || !still_needed(sp, slot->next))
+		if (!slot || !must_store(sp, slot))
 			return slot;
 		if (!store_recent(sp, slot))
 			return NULL;
@@ -845,14 +890,35 @@ static void account_frame(struct ax_spool *sp, const struct ax_spool_frame *f, u
 	sp->stats.appended += f->nrecords;
 }
 
-/* In memory a frame kept among the recent ones is not written: readers
- * close behind (the usual case) take it from there, and it is written into
+static void *syncer_main(void *arg);
+
+/* Under lock: asks the syncer thread to sync, or only to store the
+ * unstored frames; starts it the first time. */
+static void wake_syncer(struct ax_spool *sp, bool sync)
+{
+	if (sp->syncer_quit)
+		return;
+	if (!sp->syncer_started)
+		sp->syncer_started = pthread_create(&sp->syncer, NULL, syncer_main, sp) == 0;
+	if (sync)
+		sp->sync_wanted = true;
+	else
+		sp->store_wanted = true;
+	pthread_cond_signal(&sp->sync_wake);
+}
+
+/* A frame kept among the recent ones is not written at once: readers close
+ * behind (the usual case) take it from there. In memory it is written into
  * its place only if an output still needs it when it leaves them
- * (recent_slot). Its bytes stay reserved meanwhile, so positions and the
- * size limit are those of a written frame. */
+ * (recent_slot). On disk the syncer thread writes it beside the pipeline
+ * (on two cores the page-cache copy held up the pipeline's thread), always
+ * before it syncs; but only with spool_fsync, where a source's checkpoint
+ * waits for the sync: without, it moves at once, and a frame still in
+ * memory would be lost if the process died. Its bytes stay reserved
+ * meanwhile, so positions and the size limit are those of a written frame. */
 static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, struct ax_buf *raw)
 {
-	if (sp->dir || !raw || f->compressed)
+	if ((sp->dir && !sp->conf.fsync) || !raw || f->compressed)
 		return false;
 	pthread_mutex_lock(&sp->lock);
 	struct recent_frame *slot = recent_slot(sp);
@@ -860,6 +926,8 @@ static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, str
 		const struct segment *tail = &sp->segs[sp->nsegs - 1];
 		keep_recent(slot, raw, f, tail->base + tail->size, true);
 		account_frame(sp, f, AX_SPOOL_FRAME_HEADER + f->stored_len);
+		if (sp->dir)
+			wake_syncer(sp, false);
 		pthread_cond_broadcast(&sp->changed);
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -911,21 +979,6 @@ static ax_err append_frame(struct ax_spool *sp, const void *stored, const struct
 {
 	ax_err err = needs_new_segment(sp, AX_SPOOL_FRAME_HEADER + f->stored_len) ? new_segment(sp) : AX_OK;
 	return err ? err : write_frame(sp, stored, f, raw);
-}
-
-/* Says once that the disk refuses writes, and once that it takes them
- * again; returns err. */
-static ax_err told_io(struct ax_spool *sp, ax_err err)
-{
-	if (err == AX_ERR_IO && !sp->io_logged) {
-		ax_error(LOG_NAME, "cannot write to %s: %s; sources wait, retrying", sp->dir ? sp->dir : "memory",
-			 strerror(errno));
-		sp->io_logged = true;
-	} else if (!err && sp->io_logged) {
-		ax_info(LOG_NAME, "writing again");
-		sp->io_logged = false;
-	}
-	return err;
 }
 
 ax_err ax_spool_flush(struct ax_spool *sp, const atomic_int *stop)
@@ -990,6 +1043,11 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 	pthread_mutex_lock(&sp->sync_lock); /* a sync under way elsewhere may hold segments this one needs */
 	pthread_mutex_lock(&sp->lock);
 	uint64_t target = sp->end;
+	if (!store_all(sp)) { /* it said why */
+		pthread_mutex_unlock(&sp->lock);
+		pthread_mutex_unlock(&sp->sync_lock);
+		return AX_ERR_IO;
+	}
 	for (size_t i = 0; i < sp->nsegs && n < 8; i++) {
 		if (sp->segs[i].unsynced && (fds[n] = dup(sp->segs[i].fd)) >= 0) {
 			sp->segs[i].unsynced = false;
@@ -1024,8 +1082,9 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 	return err;
 }
 
-/* The syncer: syncs whenever asked, so the pipeline goes on spooling
- * while the disk writes; after a failure it waits a while (it said why). */
+/* The syncer: writes the unstored frames and syncs whenever asked, so the
+ * pipeline goes on spooling while the disk writes; after a failure it
+ * waits a while (it said why). */
 static void *syncer_main(void *arg)
 {
 	struct ax_spool *sp = arg;
@@ -1034,14 +1093,20 @@ static void *syncer_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
 	pthread_mutex_lock(&sp->lock);
 	while (!sp->syncer_quit) {
-		if (!sp->sync_wanted) {
+		if (!sp->sync_wanted && !sp->store_wanted) {
 			pthread_cond_wait(&sp->sync_wake, &sp->lock);
 			continue;
 		}
-		sp->sync_wanted = false;
-		pthread_mutex_unlock(&sp->lock);
-		ax_err err = ax_spool_sync(sp);
-		pthread_mutex_lock(&sp->lock);
+		bool sync = sp->sync_wanted;
+		sp->sync_wanted = sp->store_wanted = false;
+		ax_err err = AX_OK;
+		if (sync) {
+			pthread_mutex_unlock(&sp->lock);
+			err = ax_spool_sync(sp);
+			pthread_mutex_lock(&sp->lock);
+		} else if (!store_all(sp)) {
+			err = AX_ERR_IO;
+		}
 		if (err && !sp->syncer_quit)
 			wait_on(sp, &sp->sync_wake, SYNC_RETRY_MS);
 	}
@@ -1054,12 +1119,8 @@ void ax_spool_sync_async(struct ax_spool *sp)
 	if (!sp->dir || !sp->conf.fsync)
 		return;
 	pthread_mutex_lock(&sp->lock);
-	if (sp->end > sp->synced_end) {
-		if (!sp->syncer_started)
-			sp->syncer_started = pthread_create(&sp->syncer, NULL, syncer_main, sp) == 0;
-		sp->sync_wanted = true;
-		pthread_cond_signal(&sp->sync_wake);
-	}
+	if (sp->end > sp->synced_end)
+		wake_syncer(sp, true);
 	pthread_mutex_unlock(&sp->lock);
 }
 
@@ -1148,7 +1209,7 @@ void ax_spool_close(struct ax_spool *sp)
 	if (sp->frame_records && ax_spool_flush(sp, &stop))
 		ax_warn(LOG_NAME, "%u records could not be spooled at exit (their source sends them again)",
 			sp->frame_records);
-	else if (sp->nsegs && ax_spool_sync(sp))
+	if (sp->nsegs && ax_spool_sync(sp)) /* and stores the frames the syncer had not */
 		ax_warn(LOG_NAME, "the last records may not be on disk (their source sends them again)");
 	pthread_mutex_lock(&sp->lock);
 	if (sp->cursors)

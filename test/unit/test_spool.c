@@ -97,7 +97,9 @@ static void done(struct fixture *f)
 	free(f);
 }
 
-static void append(struct fixture *f, int from, int to)
+/* Appends records i in [from, to) and seals their frame, without syncing:
+ * on disk the syncer thread writes the frames meanwhile. */
+static void append_unsynced(struct fixture *f, int from, int to)
 {
 	for (int i = from; i < to; i++) {
 		struct rec_text t;
@@ -105,6 +107,11 @@ static void append(struct fixture *f, int from, int to)
 		assert_int_equal(ax_spool_append(f->sp, &r, &f->stop), AX_OK);
 	}
 	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+}
+
+static void append(struct fixture *f, int from, int to)
+{
+	append_unsynced(f, from, to);
 	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
 }
 
@@ -704,6 +711,56 @@ static void test_memory_unwritten(void **state)
 	done(f);
 }
 
+/* Frames an output took from memory before the syncer wrote them are on
+ * disk after a close all the same: the other output reads them back after
+ * a restart, whole. */
+static void test_close_stores_deferred(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	int next_a = 0;
+	for (int i = 0; i < 20; i++) {
+		append_unsynced(f, i * 400, (i + 1) * 400);
+		next_a = read_commit(a, next_a);
+	}
+	ax_spool_reader_close(a);
+	close_spool(f);
+	open_spool(f);
+	struct ax_spool_reader *b = reader(f, "b");
+	assert_int_equal(read_all(b, 0), 8000);
+	assert_int_equal(stats(f).corrupt_bytes, 0);
+	ax_spool_reader_close(b);
+	done(f);
+}
+
+/* An output commits frames the syncer has not written yet and their
+ * segment goes: there is nothing left to write, and a sync succeeds. */
+static void test_deferred_in_released_segment(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(1 << 20, 0);
+	f->conf.noutputs = 1;
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	int next_a = 0;
+	for (int i = 0; i < 3000; i += 2) { /* a segment may end between the two frames */
+		append_unsynced(f, i * 5, (i + 1) * 5);
+		append_unsynced(f, (i + 1) * 5, (i + 2) * 5);
+		next_a = read_commit(a, next_a);
+		assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	}
+	assert_true(stats(f).segments < 4);
+	ax_spool_reader_close(a);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	close_spool(f);
+	open_spool(f);
+	assert_int_equal(ax_spool_committed_min(f->sp), ax_spool_end(f->sp));
+	assert_int_equal(stats(f).corrupt_bytes, 0);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +781,8 @@ int main(void)
 		cmocka_unit_test(test_recent_frames),
 		cmocka_unit_test(test_recent_frames_memory),
 		cmocka_unit_test(test_memory_unwritten),
+		cmocka_unit_test(test_close_stores_deferred),
+		cmocka_unit_test(test_deferred_in_released_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
