@@ -828,14 +828,15 @@ static bool must_store(const struct ax_spool *sp, const struct recent_frame *r)
 	return r->unstored && (sp->dir || still_needed(sp, r->next));
 }
 
-/* Under lock, which store_recent lets go: writes every unstored frame. */
-static bool store_all(struct ax_spool *sp)
+/* Under lock, which store_recent lets go: writes every unstored frame that
+ * starts before end (a sync does not chase the frames spooled meanwhile). */
+static bool store_before(struct ax_spool *sp, uint64_t end)
 {
 	for (;;) {
 		struct recent_frame *oldest = NULL;
 		for (size_t i = 0; i < RECENT_FRAMES; i++) {
 			struct recent_frame *r = &sp->recent[i];
-			if (r->unstored && (!oldest || r->at < oldest->at))
+			if (r->unstored && r->at < end && (!oldest || r->at < oldest->at))
 				oldest = r;
 		}
 		if (!oldest)
@@ -1043,7 +1044,7 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 	pthread_mutex_lock(&sp->sync_lock); /* a sync under way elsewhere may hold segments this one needs */
 	pthread_mutex_lock(&sp->lock);
 	uint64_t target = sp->end;
-	if (!store_all(sp)) { /* it said why */
+	if (!store_before(sp, target)) { /* it said why */
 		pthread_mutex_unlock(&sp->lock);
 		pthread_mutex_unlock(&sp->sync_lock);
 		return AX_ERR_IO;
@@ -1104,7 +1105,7 @@ static void *syncer_main(void *arg)
 			pthread_mutex_unlock(&sp->lock);
 			err = ax_spool_sync(sp);
 			pthread_mutex_lock(&sp->lock);
-		} else if (!store_all(sp)) {
+		} else if (!store_before(sp, sp->end)) {
 			err = AX_ERR_IO;
 		}
 		if (err && !sp->syncer_quit)
