@@ -820,6 +820,13 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 	return ok;
 }
 
+/* Whether the spool is synced (disk, spool_fsync): a source's checkpoint
+ * then waits for synced_end, and the syncer thread writes and syncs. */
+static bool syncs(const struct ax_spool *sp)
+{
+	return sp->dir && sp->conf.fsync;
+}
+
 /* Under lock: whether an unstored frame must be written before its slot is
  * reused: on disk always (after a restart a hole reads as a torn frame), in
  * memory only while an output still needs it. */
@@ -919,7 +926,7 @@ static void wake_syncer(struct ax_spool *sp, bool sync)
  * meanwhile, so positions and the size limit are those of a written frame. */
 static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, struct ax_buf *raw)
 {
-	if ((sp->dir && !sp->conf.fsync) || !raw || f->compressed)
+	if ((sp->dir && !syncs(sp)) || !raw || f->compressed)
 		return false;
 	pthread_mutex_lock(&sp->lock);
 	struct recent_frame *slot = recent_slot(sp);
@@ -1036,7 +1043,7 @@ ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const ato
 
 ax_err ax_spool_sync(struct ax_spool *sp)
 {
-	if (!sp->dir || !sp->conf.fsync)
+	if (!syncs(sp))
 		return AX_OK;
 	int fds[8];
 	size_t n = 0;
@@ -1117,7 +1124,7 @@ static void *syncer_main(void *arg)
 
 void ax_spool_sync_async(struct ax_spool *sp)
 {
-	if (!sp->dir || !sp->conf.fsync)
+	if (!syncs(sp))
 		return;
 	pthread_mutex_lock(&sp->lock);
 	if (sp->end > sp->synced_end)
@@ -1128,7 +1135,7 @@ void ax_spool_sync_async(struct ax_spool *sp)
 uint64_t ax_spool_synced(struct ax_spool *sp, uint64_t want, int64_t timeout_ms)
 {
 	pthread_mutex_lock(&sp->lock);
-	bool all = !sp->dir || !sp->conf.fsync;
+	bool all = !syncs(sp);
 	if (!all && sp->synced_end < want && timeout_ms > 0)
 		wait_on(sp, &sp->synced, timeout_ms);
 	uint64_t synced = all ? sp->end : sp->synced_end;
