@@ -102,7 +102,7 @@ def tamper(annexa, tmp, lines):
     edit_seq = json.loads(lines[edited])["annexa"]["seq"]
     copy = list(lines)
     rec = copy[edited]
-    m = re.search(rb'"(Operation|Id)":"([^"\\]+)"', rec)
+    m = re.search(rb'"(Operation|Id)":"([^"\\]+)"', rec, re.I)  # some corpus records spell keys in lower case
     copy[edited] = rec[:m.start(2)] + b"X" + rec[m.start(2) + 1:]  # one character of the event itself
     del copy[deleted]
     edited_line = edited  # 1-based in the copy: one line before it is gone
