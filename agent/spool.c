@@ -816,6 +816,8 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 	if (ok) {
 		sp->stats.written += AX_SPOOL_FRAME_HEADER + r->raw.len;
 		r->unstored = false;
+		if (sp->dir)
+			pthread_cond_broadcast(&sp->changed); /* readers may take it now (readable_end) */
 	}
 	return ok;
 }
@@ -936,7 +938,8 @@ static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, str
 		account_frame(sp, f, AX_SPOOL_FRAME_HEADER + f->stored_len);
 		if (sp->dir)
 			wake_syncer(sp, false);
-		pthread_cond_broadcast(&sp->changed);
+		else
+			pthread_cond_broadcast(&sp->changed);
 	}
 	pthread_mutex_unlock(&sp->lock);
 	return slot != NULL;
@@ -1115,8 +1118,10 @@ static void *syncer_main(void *arg)
 		} else if (!store_before(sp, sp->end)) {
 			err = AX_ERR_IO;
 		}
-		if (err && !sp->syncer_quit)
+		if (err && !sp->syncer_quit) {
+			sp->store_wanted = true; /* readers wait for the unstored frames: try again */
 			wait_on(sp, &sp->sync_wake, SYNC_RETRY_MS);
+		}
 	}
 	pthread_mutex_unlock(&sp->lock);
 	return NULL;
@@ -1314,6 +1319,18 @@ void ax_spool_reader_close(struct ax_spool_reader *rd)
 	free(rd);
 }
 
+/* Under lock: where readers stop. On disk, at the first frame not stored
+ * yet: an output must not send a record that a kill -9 would take from the
+ * spool, or a restart would give its number to another record. */
+static uint64_t readable_end(const struct ax_spool *sp)
+{
+	uint64_t end = sp->end;
+	for (size_t i = 0; sp->dir && i < RECENT_FRAMES; i++)
+		if (sp->recent[i].unstored && sp->recent[i].at < end)
+			end = sp->recent[i].at;
+	return end;
+}
+
 /* Under lock: the segment holding pos, moving pos past holes and dropped
  * segments; NULL when pos is at the end. */
 static const struct segment *locate(struct ax_spool_reader *rd)
@@ -1421,19 +1438,23 @@ static bool load_frame(struct ax_spool_reader *rd)
 	for (;;) {
 		pthread_mutex_lock(&rd->sp->lock);
 		const struct segment *s = locate(rd);
-		if (s && take_recent(rd)) {
+		if (!s || rd->pos.frame >= readable_end(rd->sp)) {
+			pthread_mutex_unlock(&rd->sp->lock);
+			return false;
+		}
+		if (take_recent(rd)) {
 			pthread_mutex_unlock(&rd->sp->lock);
 			return true;
 		}
-		uint64_t base = s ? s->base : 0, limit = s ? s->size : 0;
-		if (s && (rd->fd < 0 || rd->seg_base != base)) {
+		uint64_t base = s->base, limit = s->size;
+		if (rd->fd < 0 || rd->seg_base != base) {
 			if (rd->fd >= 0)
 				close(rd->fd);
 			rd->fd = dup(s->fd); /* stays readable if the segment is dropped meanwhile */
 			rd->seg_base = base;
 		}
 		pthread_mutex_unlock(&rd->sp->lock);
-		if (!s || rd->fd < 0)
+		if (rd->fd < 0)
 			return false;
 		if (read_back(rd, base, limit))
 			return true;
@@ -1531,7 +1552,7 @@ void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms, const atomic_
 {
 	pthread_mutex_lock(&rd->sp->lock);
 	bool done = atomic_load(draining) && committed_all(rd);
-	if (rd->pos.frame >= rd->sp->end && !done)
+	if (rd->pos.frame >= readable_end(rd->sp) && !done)
 		wait_changed(rd->sp, timeout_ms);
 	pthread_mutex_unlock(&rd->sp->lock);
 }

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,6 +288,7 @@ static int fill(struct fixture *f)
 		err = ax_spool_append(f->sp, &r, &f->stop);
 	}
 	assert_int_equal(err, AX_ERR_AGAIN);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK); /* readers stop at a frame not written yet */
 	return i - 1;
 }
 
@@ -311,6 +314,7 @@ static void test_full_pauses(void **state)
 	assert_int_equal(st.segments, 1); /* only the one being written stays */
 	atomic_store(&f->stop, 0);
 	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
 	assert_int_equal(read_all(a, got), written);
 	ax_spool_reader_close(a);
 	done(f);
@@ -357,6 +361,7 @@ static void test_full_own_records(void **state)
 	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
 	atomic_store(&f->stop, 0);
 	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
 	assert_int_equal(read_all(a, got), written);
 	ax_spool_reader_close(a);
 	done(f);
@@ -711,9 +716,9 @@ static void test_memory_unwritten(void **state)
 	done(f);
 }
 
-/* Frames an output took from memory before the syncer wrote them are on
- * disk after a close all the same: the other output reads them back after
- * a restart, whole. */
+/* Frames the syncer has not written when the spool closes are on disk
+ * after it all the same: the other output reads them back after a
+ * restart, whole. */
 static void test_close_stores_deferred(void **state)
 {
 	(void)state;
@@ -735,28 +740,69 @@ static void test_close_stores_deferred(void **state)
 	done(f);
 }
 
-/* An output commits frames the syncer has not written yet and their
- * segment goes: there is nothing left to write, and a sync succeeds. */
-static void test_deferred_in_released_segment(void **state)
+/* Lets files grow to bytes at most (a write past it fails with EFBIG, as on
+ * a full disk); returns the limit it replaced. */
+static struct rlimit limit_file_size(rlim_t bytes)
+{
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	low = was;
+	low.rlim_cur = bytes;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	return was;
+}
+
+/* On disk a reader stops at the first frame the syncer has not written: an
+ * output must not send a record a kill -9 would take from the spool (the
+ * restart would give its number to another record). Once the disk takes
+ * the frame again, the reader goes on. */
+static void test_reader_waits_for_store(void **state)
 {
 	(void)state;
-	struct fixture *f = fixture(1 << 20, 0);
-	f->conf.noutputs = 1;
+	struct fixture *f = fixture(64 << 20, 0);
+	unit_quiet_logs();
 	open_spool(f);
 	struct ax_spool_reader *a = reader(f, "a");
-	int next_a = 0;
-	for (int i = 0; i < 3000; i += 2) { /* a segment may end between the two frames */
-		append_unsynced(f, i * 5, (i + 1) * 5);
-		append_unsynced(f, (i + 1) * 5, (i + 2) * 5);
-		next_a = read_commit(a, next_a);
-		assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	append(f, 0, 10);
+	struct rlimit was = limit_file_size(ax_spool_end(f->sp)); /* the first segment starts at 0 */
+	append_unsynced(f, 10, 20);
+	assert_int_equal(ax_spool_sync(f->sp), AX_ERR_IO); /* tries to write the frame */
+	assert_int_equal(read_all(a, 0), 10);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	atomic_int draining = 0;
+	int next = 10;
+	for (int tries = 0; tries < 1000 && next < 20; tries++) { /* the syncer tries again within a second */
+		ax_spool_wait(a, 10, &draining);
+		next = read_all(a, next);
 	}
-	assert_true(stats(f).segments < 4);
+	assert_int_equal(next, 20);
 	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* spool_full = drop_oldest drops a segment holding frames the syncer could
+ * not write yet: there is nothing left to write, and a sync succeeds. */
+static void test_deferred_in_dropped_segment(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(128 << 10, 0); /* segments of 64 KiB, frames of 16 KiB */
+	f->conf.drop_oldest = true;
+	f->conf.noutputs = 1;
+	unit_quiet_logs();
+	open_spool(f);
+	append(f, 0, 40);
+	struct rlimit was = limit_file_size(ax_spool_end(f->sp) + 1);
+	int next = 40;
+	while (stats(f).dropped == 0 && next < 200) { /* a frame of ~14 KiB each: 8 fit among the recent */
+		append_unsynced(f, next, next + 15);
+		next += 15;
+	}
+	assert_true(stats(f).dropped > 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
 	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
 	close_spool(f);
 	open_spool(f);
-	assert_int_equal(ax_spool_committed_min(f->sp), ax_spool_end(f->sp));
 	assert_int_equal(stats(f).corrupt_bytes, 0);
 	done(f);
 }
@@ -782,7 +828,8 @@ int main(void)
 		cmocka_unit_test(test_recent_frames_memory),
 		cmocka_unit_test(test_memory_unwritten),
 		cmocka_unit_test(test_close_stores_deferred),
-		cmocka_unit_test(test_deferred_in_released_segment),
+		cmocka_unit_test(test_reader_waits_for_store),
+		cmocka_unit_test(test_deferred_in_dropped_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
