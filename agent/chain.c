@@ -291,6 +291,19 @@ struct ax_chain_stream *ax_chains_get(struct ax_chains *c, const char *name)
 	return s;
 }
 
+/* A "SEQ HEX NAME" line (NUL-terminated): the link, and where the name starts. */
+static bool parse_link(const char *line, struct ax_link *link, int *name_at)
+{
+	unsigned long long seq;
+	char hex[AX_CHAIN_HEX + 1];
+	*name_at = 0;
+	if (sscanf(line, "%llu %64s %n", &seq, hex, name_at) != 2 || !*name_at || strlen(hex) != AX_CHAIN_HEX ||
+	    !ax_chain_unhex(hex, link->chain))
+		return false;
+	link->seq = seq;
+	return true;
+}
+
 /* "SEQ HEX NAME" lines between the head and "end"; the spool's end first. */
 static bool parse_file(struct ax_chains *c, char *text)
 {
@@ -306,20 +319,33 @@ static bool parse_file(struct ax_chains *c, char *text)
 		*nl = '\0';
 		if (strcmp(line, "end") == 0)
 			return nl[1] == '\0';
-		unsigned long long seq;
-		char hex[AX_CHAIN_HEX + 1];
-		used = 0;
 		struct ax_link link;
-		if (sscanf(line, "%llu %64s %n", &seq, hex, &used) != 2 || !used || strlen(hex) != AX_CHAIN_HEX ||
-		    !ax_chain_unhex(hex, link.chain))
-			return false;
-		link.seq = seq;
-		struct ax_chain_stream *s = ax_chains_get(c, line + used);
+		struct ax_chain_stream *s = parse_link(line, &link, &used) ? ax_chains_get(c, line + used) : NULL;
 		if (!s)
 			return false;
 		s->link = link;
 	}
 	return false;
+}
+
+/* The journal's lines: each stream goes to the furthest position in them.
+ * A line a crash cut short (no newline) is left; so is one that does not
+ * parse. Returns how many positions moved a stream on. */
+static size_t apply_journal(struct ax_chains *c, char *text)
+{
+	size_t moved = 0;
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		struct ax_link link;
+		int used;
+		struct ax_chain_stream *s = parse_link(line, &link, &used) ? ax_chains_get(c, line + used) : NULL;
+		if (s && link.seq > s->link.seq) {
+			s->link = s->journaled = link;
+			c->dirty = true;
+			moved++;
+		}
+	}
+	return moved;
 }
 
 static void clear_streams(struct ax_chains *c)
@@ -332,33 +358,37 @@ static void clear_streams(struct ax_chains *c)
 	c->last = 0;
 }
 
-ax_err ax_chains_init(struct ax_chains *c, const char *state_dir, bool fsync)
+/* The whole file, NUL-terminated, in text; *found false when it does not exist. */
+static ax_err read_text(const char *path, struct ax_buf *text, bool *found)
 {
-	*c = (struct ax_chains){ .fsync = fsync, .spool_at = UINT64_MAX };
-	if (!state_dir)
-		return AX_OK;
-	if (asprintf(&c->path, "%s/chain", state_dir) < 0) {
-		c->path = NULL;
-		return AX_ERR_NOMEM;
-	}
-	FILE *f = fopen(c->path, "r");
+	FILE *f = fopen(path, "r");
+	*found = f != NULL;
 	if (!f && errno == ENOENT)
 		return AX_OK;
 	if (!f) {
-		ax_error(LOG_NAME, "cannot read %s: %s", c->path, strerror(errno));
+		ax_error(LOG_NAME, "cannot read %s: %s", path, strerror(errno));
 		return AX_ERR_IO;
 	}
-	struct ax_buf text;
-	ax_buf_init(&text, 64u << 20);
 	char chunk[8192];
 	size_t n;
 	ax_err err = AX_OK;
 	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = ax_buf_add(&text, chunk, n);
+		err = ax_buf_add(text, chunk, n);
 	if (!err)
-		err = ferror(f) ? AX_ERR_IO : ax_buf_cstr(&text);
+		err = ferror(f) ? AX_ERR_IO : ax_buf_cstr(text);
 	fclose(f);
-	if (!err && !parse_file(c, text.data)) {
+	if (err)
+		ax_error(LOG_NAME, "cannot read %s: %s", path, ax_strerror(err));
+	return err;
+}
+
+static ax_err load_file(struct ax_chains *c)
+{
+	struct ax_buf text;
+	ax_buf_init(&text, 64u << 20);
+	bool found;
+	ax_err err = read_text(c->path, &text, &found);
+	if (!err && found && !parse_file(c, text.data)) {
 		/* Keep running: evidence matters more than its numbering. The
 		 * spool is read from its start to find every stream it holds. */
 		ax_error(LOG_NAME, "%s does not read back: the evidence chains start again (annexa verify will show "
@@ -367,9 +397,35 @@ ax_err ax_chains_init(struct ax_chains *c, const char *state_dir, bool fsync)
 		c->spool_at = UINT64_MAX;
 	}
 	ax_buf_finish(&text);
-	if (err)
-		ax_error(LOG_NAME, "cannot read %s: %s", c->path, ax_strerror(err));
 	return err;
+}
+
+static ax_err load_journal(struct ax_chains *c)
+{
+	struct ax_buf text;
+	ax_buf_init(&text, 64u << 20);
+	ax_err err = read_text(c->journal_path, &text, &c->journal_left);
+	if (!err && c->journal_left && apply_journal(c, text.data))
+		ax_info(LOG_NAME, "streams continue after the records %s says were numbered since %s was written "
+			"(spool = memory, a crash)", c->journal_path, c->path);
+	ax_buf_finish(&text);
+	return err;
+}
+
+ax_err ax_chains_init(struct ax_chains *c, const char *state_dir, bool fsync)
+{
+	*c = (struct ax_chains){ .fsync = fsync, .spool_at = UINT64_MAX, .journal_fd = -1 };
+	ax_buf_init(&c->journal_text, 64u << 20);
+	if (!state_dir)
+		return AX_OK;
+	if (asprintf(&c->path, "%s/chain", state_dir) < 0)
+		c->path = NULL;
+	if (c->path && asprintf(&c->journal_path, "%s.journal", c->path) < 0)
+		c->journal_path = NULL;
+	if (!c->journal_path)
+		return AX_ERR_NOMEM;
+	ax_err err = load_file(c);
+	return err ? err : load_journal(c);
 }
 
 void ax_chains_finish(struct ax_chains *c)
@@ -377,7 +433,11 @@ void ax_chains_finish(struct ax_chains *c)
 	clear_streams(c);
 	free(c->v);
 	free(c->path);
-	*c = (struct ax_chains){ 0 };
+	free(c->journal_path);
+	if (c->journal_fd >= 0)
+		close(c->journal_fd);
+	ax_buf_finish(&c->journal_text);
+	*c = (struct ax_chains){ .journal_fd = -1 };
 }
 
 static ax_err write_file(const char *path, const char *data, size_t len, bool sync)
@@ -422,6 +482,55 @@ static ax_err write_file(const char *path, const char *data, size_t len, bool sy
 	return err;
 }
 
+/* Appends journal_text to the journal, opened the first time. */
+static void journal_write(struct ax_chains *c)
+{
+	if (!c->journal_text.len || !c->journal_path)
+		return;
+	if (c->journal_fd < 0)
+		c->journal_fd = open(c->journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	bool ok = c->journal_fd >= 0;
+	for (size_t done = 0; ok && done < c->journal_text.len;) {
+		ssize_t w = write(c->journal_fd, c->journal_text.data + done, c->journal_text.len - done);
+		if (w > 0)
+			done += (size_t)w;
+		else
+			ok = w < 0 && errno == EINTR;
+	}
+	if (!ok && !c->journal_failed)
+		ax_error(LOG_NAME, "cannot write %s: %s; after a crash, numbers the outputs had may be given again "
+			 "(annexa verify shows them as conflicting)", c->journal_path, strerror(errno));
+	c->journal_failed |= !ok;
+	ax_buf_clear(&c->journal_text);
+}
+
+static void journal_add(struct ax_chains *c, struct ax_chain_stream *s, const struct ax_link *l)
+{
+	char hex[AX_CHAIN_HEX + 1];
+	ax_chain_hex(l->chain, hex);
+	hex[AX_CHAIN_HEX] = '\0';
+	if (ax_buf_addf(&c->journal_text, "%" PRIu64 " %s %s\n", l->seq, hex, s->name) == AX_OK)
+		s->journaled = *l;
+}
+
+/* After a save: the journal holds only what the file does not (a stream
+ * journaled ahead of its position, an own record out before the record it
+ * waited for); one found at the start and not used since goes. */
+static void restart_journal(struct ax_chains *c)
+{
+	if (c->journal_fd < 0) {
+		if (c->journal_left && unlink(c->journal_path) == 0)
+			c->journal_left = false;
+		return;
+	}
+	if (ftruncate(c->journal_fd, 0) != 0)
+		return; /* it only grows: its positions are still right */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i]->journaled.seq > c->v[i]->link.seq)
+			journal_add(c, c->v[i], &c->v[i]->journaled);
+	journal_write(c);
+}
+
 ax_err ax_chains_save(struct ax_chains *c, uint64_t spool_end)
 {
 	if (!c->path || !c->dirty)
@@ -443,9 +552,25 @@ ax_err ax_chains_save(struct ax_chains *c, uint64_t spool_end)
 	if (!err) {
 		c->dirty = false;
 		c->spool_at = spool_end;
+		restart_journal(c);
 	}
 	return err;
 }
+
+void ax_chains_journal(struct ax_chains *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i]->link.seq > c->v[i]->journaled.seq)
+			journal_add(c, c->v[i], &c->v[i]->link);
+	journal_write(c);
+}
+
+void ax_chains_journal_ahead(struct ax_chains *c, struct ax_chain_stream *s, const struct ax_link *next)
+{
+	journal_add(c, s, next);
+	journal_write(c);
+}
+
 
 /* One record read back from the spool: its stream moves past it. */
 static ax_err recover_record(struct ax_chains *c, const struct ax_record *r, uint64_t *moved)

@@ -54,8 +54,9 @@
  * chain. Should the spool have deleted a whole segment of such records
  * (delivered everywhere) before the crash, a few numbers may be given
  * twice: the start says so, verify shows them as conflicting. With spool =
- * memory nothing survives the process: after a crash, numbers the outputs
- * never received show as missing. */
+ * memory nothing spooled survives the process: the journal (below) keeps
+ * the numbers the outputs may have; records not yet acknowledged are read
+ * again by their sources and numbered after them. */
 #ifndef AX_AGENT_CHAIN_H
 #define AX_AGENT_CHAIN_H
 
@@ -143,6 +144,7 @@ bool ax_chain_unhex(const char *hex, uint8_t v[AX_CHAIN_LEN]);
 struct ax_chain_stream {
 	char *name;
 	struct ax_link link;
+	struct ax_link journaled; /* its last position in the journal */
 };
 
 struct ax_chains {
@@ -153,6 +155,11 @@ struct ax_chains {
 	size_t last;       /* the stream found last: units of one stream come in runs */
 	bool dirty;        /* a position moved since the last save */
 	uint64_t spool_at; /* the spool's end when the file was written; UINT64_MAX: unknown */
+	/* STATE_DIR/chain.journal (spool = memory: ax_chains_journal) */
+	char *journal_path;
+	int journal_fd;    /* -1: not open */
+	bool journal_left, journal_failed; /* found at init; a write failed (said once) */
+	struct ax_buf journal_text;
 };
 
 /* Loads STATE_DIR/chain (state_dir NULL: in memory only). A file that
@@ -176,7 +183,21 @@ static inline void ax_chains_advance(struct ax_chains *c, struct ax_chain_stream
  * was written on (the records of a crash's last moments), then writes the file. */
 ax_err ax_chains_recover(struct ax_chains *c, struct ax_spool *sp) AX_WARN_UNUSED;
 /* Writes the file when a position moved; spool_end: the spool's end, synced.
- * Says why when it fails (the spool still has what the file misses). */
+ * Says why when it fails (the spool still has what the file misses). The
+ * journal then starts again. */
 ax_err ax_chains_save(struct ax_chains *c, uint64_t spool_end);
+
+/* JOURNAL. With spool = memory nothing spooled survives the process, and
+ * outputs send records long before the file is written again: at the next
+ * start the streams would give those numbers again. So before each frame
+ * reaches the outputs, the positions that moved since are appended to
+ * STATE_DIR/chain.journal (one write, never synced: it is for a crash of the
+ * process; a crash of the machine takes the page cache with it), and
+ * ax_chains_init moves each stream to the furthest position the journal
+ * holds. An own record goes out in a frame of its own before its stream
+ * moves: ax_chains_journal_ahead puts it in first. A write that fails is
+ * said once; the records flow on. */
+void ax_chains_journal(struct ax_chains *c);
+void ax_chains_journal_ahead(struct ax_chains *c, struct ax_chain_stream *s, const struct ax_link *next);
 
 #endif

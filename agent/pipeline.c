@@ -19,6 +19,14 @@ enum spooled { SPOOLED, REFUSED, STOPPED };
 
 static void while_full(void *arg);
 
+/* spool = memory: the streams' positions go to the journal before the
+ * outputs can have the frame (chain.h). */
+static void journal_chains(void *arg)
+{
+	struct ax_pipeline *p = arg;
+	ax_chains_journal(&p->chains);
+}
+
 /* Workers for a unit's chunks: one a CPU, the pipeline's thread one of them. */
 static ax_err start_workers(struct ax_pipeline *p, const struct ax_rules *rules)
 {
@@ -51,6 +59,8 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 		err = ax_chains_recover(&p->chains, spool);
 	p->synced_end = ax_spool_end(spool);
 	ax_spool_set_waiter(spool, while_full, p);
+	if (p->on_ack)
+		ax_spool_set_publisher(spool, journal_chains, p);
 	return err;
 }
 
@@ -140,7 +150,11 @@ bool ax_pipeline_own(struct ax_pipeline *p, const char *json, size_t len, const 
 		return false;
 	bool behind = p->inflight.stream == stream;
 	struct ax_seal seal = { .stream = stream->name, .prev = behind ? p->inflight.last : stream->link };
-	if (ax_process_sealed(&p->own, json, len, origin, &seal) || spool_retry(p, &p->own) != SPOOLED)
+	if (ax_process_sealed(&p->own, json, len, origin, &seal))
+		return false;
+	if (p->on_ack) /* its frame goes out before its stream moves */
+		ax_chains_journal_ahead(&p->chains, stream, &seal.next);
+	if (spool_retry(p, &p->own) != SPOOLED)
 		return false;
 	if (behind) {
 		p->inflight.last = seal.next;

@@ -91,6 +91,8 @@ struct ax_spool {
 	struct ax_buf own;        /* the frame of ax_spool_write_own */
 	ax_spool_waiter waiter;   /* run while the writer waits for room */
 	void *waiter_arg;
+	ax_spool_publisher publisher; /* in memory: run before a frame reaches the readers */
+	void *publisher_arg;
 };
 
 struct ax_spool_reader {
@@ -949,6 +951,8 @@ static bool defer_frame(struct ax_spool *sp, const struct ax_spool_frame *f, str
  * payload, kept for the readers (keep_recent). */
 static ax_err write_frame(struct ax_spool *sp, const void *stored, const struct ax_spool_frame *f, struct ax_buf *raw)
 {
+	if (!sp->dir && sp->publisher)
+		sp->publisher(sp->publisher_arg);
 	if (defer_frame(sp, f, raw))
 		return AX_OK;
 	uint8_t header[AX_SPOOL_FRAME_HEADER];
@@ -1028,6 +1032,12 @@ void ax_spool_set_waiter(struct ax_spool *sp, ax_spool_waiter waiter, void *arg)
 {
 	sp->waiter = waiter;
 	sp->waiter_arg = arg;
+}
+
+void ax_spool_set_publisher(struct ax_spool *sp, ax_spool_publisher publisher, void *arg)
+{
+	sp->publisher = publisher;
+	sp->publisher_arg = arg;
 }
 
 ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const atomic_int *stop)

@@ -89,6 +89,11 @@ ax_err ax_spool_write_own(struct ax_spool *sp, const struct ax_record *r) AX_WAR
  * (append, flush), without the spool's lock: it may write_own. */
 typedef void (*ax_spool_waiter)(void *arg);
 void ax_spool_set_waiter(struct ax_spool *sp, ax_spool_waiter waiter, void *arg);
+/* In memory only: run by the writer before each frame can reach the
+ * readers. Nothing spooled survives the process: the pipeline journals the
+ * streams' positions first (chain.h). */
+typedef void (*ax_spool_publisher)(void *arg);
+void ax_spool_set_publisher(struct ax_spool *sp, ax_spool_publisher publisher, void *arg);
 /* Makes everything written durable (fdatasync, when conf.fsync). */
 ax_err ax_spool_sync(struct ax_spool *sp) AX_WARN_UNUSED;
 /* The same, done by a thread of the spool's own: returns at once, and the

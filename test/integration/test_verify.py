@@ -5,9 +5,9 @@ annexa.stream/seq/chain, the chain recomputed here in Python as README
 "Tamper evidence" defines it, and `annexa verify` reports an intact export
 as 0 missing, 0 broken, and a copy with a line deleted and a line edited as
 exactly those (seq and line). A restart (SIGTERM, kill -9) in the middle
-keeps the chain continuous; records spooled after the chain file was last
-written (a crash's window) are not numbered twice; the same line twice is a
-duplicate, not tampering.
+keeps the chain continuous, with spool = memory too; records spooled after
+the chain file was last written (a crash's window) are not numbered twice;
+the same line twice is a duplicate, not tampering.
 
 usage: test_verify.py ANNEXA PLUGINS_BUILD_DIR DEMO_SCRIPT SCENARIO"""
 import collections
@@ -143,13 +143,13 @@ def demo(annexa, plugins, demo_script, tmp):
     tamper(annexa, tmp, lines)
 
 
-def config(tmp, plugins, counter_down=False):
+def config(tmp, plugins, counter_down=False, spool="disk"):
     text = ("[agent]\nstate_dir = %s/state\ndead_letter = %s/dl.jsonl\nplugin_dir = %s\nshutdown_timeout = 3s\n"
-            "metrics_listen =\n\n"
+            "metrics_listen =\nspool = %s\n\n"
             '[source "live"]\ntype = file\npath = %s/in.jsonl\nfollow = true\n\n'
             '[output "file"]\ntype = file\npath = %s/out.jsonl\n\n'
             '[output "counter"]\ntype = count\npath = %s/counter.ids\n%s'
-            % (tmp, tmp, plugins, tmp, tmp, tmp, "fail_first = 1000000\n" if counter_down else ""))
+            % (tmp, tmp, plugins, spool, tmp, tmp, tmp, "fail_first = 1000000\n" if counter_down else ""))
     return write_config(os.path.join(tmp, "run.conf"), text)
 
 
@@ -196,11 +196,11 @@ def restart(annexa, plugins, tmp):
           "every line a record, seq 1-%d: %s" % (len(lines), json.dumps(r)[:300]))
 
 
-def kill9(annexa, plugins, tmp):
+def kill9(annexa, plugins, tmp, spool="disk"):
     """kill -9 while records stream in, start again: nothing missing, nothing
     broken, no number given twice (duplicates allowed: at-least-once)."""
     src = os.path.join(tmp, "in.jsonl")
-    conf = config(tmp, plugins)
+    conf = config(tmp, plugins, spool=spool)
     a = Agent(annexa, conf, tmp, "first")
     for k in range(20):
         append(src, k * 500, (k + 1) * 500)
@@ -215,6 +215,13 @@ def kill9(annexa, plugins, tmp):
     check(r.get("missing") == 0 and r.get("broken") == 0 and r.get("conflicts") == 0 and not r.get("unreadable"),
           "after kill -9: 0 missing, 0 broken, 0 conflicting: %s" % json.dumps(r)[:600])
     check(rc == 0, "after kill -9: exit 0 (duplicates are not tampering): %d" % rc)
+
+
+def kill9_memory(annexa, plugins, tmp):
+    """The same with spool = memory: nothing spooled survives, the outputs
+    had records numbered after the chain file was written; the journal
+    keeps their numbers from being given again."""
+    kill9(annexa, plugins, tmp, spool="memory")
 
 
 def crash_window(annexa, plugins, tmp):
@@ -270,8 +277,8 @@ def duplicates(annexa, plugins, tmp):
     check(p.returncode == 0 and b"stream stdin: 50 records, seq 1-50: intact" in p.stdout, "stdin: %s" % p.stdout)
 
 
-SCENARIOS = {"demo": demo, "restart": restart, "kill9": kill9, "crash_window": crash_window,
-             "duplicates": duplicates}
+SCENARIOS = {"demo": demo, "restart": restart, "kill9": kill9, "kill9_memory": kill9_memory,
+             "crash_window": crash_window, "duplicates": duplicates}
 
 
 def main():

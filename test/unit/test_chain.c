@@ -440,6 +440,98 @@ static void test_chains_unreadable(void **state)
 	}
 }
 
+/* ---- spool = memory: the journal keeps what outputs may have ---- */
+
+static struct ax_link link_at(uint64_t seq, uint8_t fill)
+{
+	struct ax_link l = { .seq = seq };
+	memset(l.chain, fill, AX_CHAIN_LEN);
+	return l;
+}
+
+static int count_lines(const char *text)
+{
+	int n = 0;
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/* Positions journaled after the last save (the process then dies) move
+ * the streams at the next start; a line cut short is left. */
+static void test_journal_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct ax_chains c;
+	assert_int_equal(ax_chains_init(&c, f->tmp, false), AX_OK);
+	struct ax_chain_stream *a = ax_chains_get(&c, "a"), *b = ax_chains_get(&c, "b/t/Audit.Exchange");
+	struct ax_link l = link_at(3, 0x11);
+	ax_chains_advance(&c, a, &l);
+	assert_int_equal(ax_chains_save(&c, 0), AX_OK);
+	l = link_at(9, 0x22);
+	ax_chains_advance(&c, a, &l);
+	ax_chains_journal(&c);
+	l = link_at(4, 0x33);
+	ax_chains_advance(&c, b, &l);
+	ax_chains_journal(&c); /* b alone: a has not moved since */
+	l = link_at(5, 0x44);
+	ax_chains_journal_ahead(&c, b, &l); /* an own record going out before b moves */
+	ax_chains_finish(&c);              /* a crash: no save */
+
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/chain.journal", f->tmp);
+	char *text = unit_read_file(path, NULL);
+	assert_non_null(text);
+	assert_int_equal(count_lines(text), 3);
+	FILE *j = fopen(path, "a");
+	assert_non_null(j);
+	fputs("7 4444", j); /* torn */
+	fclose(j);
+	free(text);
+
+	assert_int_equal(ax_chains_init(&c, f->tmp, false), AX_OK);
+	assert_int_equal(ax_chains_get(&c, "a")->link.seq, 9);
+	assert_memory_equal(ax_chains_get(&c, "a")->link.chain, link_at(9, 0x22).chain, AX_CHAIN_LEN);
+	assert_int_equal(ax_chains_get(&c, "b/t/Audit.Exchange")->link.seq, 5);
+	assert_memory_equal(ax_chains_get(&c, "b/t/Audit.Exchange")->link.chain, l.chain, AX_CHAIN_LEN);
+	assert_true(c.dirty);
+	assert_int_equal(ax_chains_save(&c, 0), AX_OK); /* the file has it all: the journal goes */
+	assert_int_not_equal(access(path, F_OK), 0);
+	ax_chains_finish(&c);
+	assert_int_equal(ax_chains_init(&c, f->tmp, false), AX_OK);
+	assert_int_equal(ax_chains_get(&c, "a")->link.seq, 9);
+	assert_int_equal(ax_chains_get(&c, "b/t/Audit.Exchange")->link.seq, 5);
+	ax_chains_finish(&c);
+}
+
+/* A save starts the journal again, but for a position journaled ahead of
+ * its stream (an own record out while the record before it waits). */
+static void test_journal_restarts(void **state)
+{
+	struct fixture *f = *state;
+	struct ax_chains c;
+	assert_int_equal(ax_chains_init(&c, f->tmp, false), AX_OK);
+	struct ax_chain_stream *a = ax_chains_get(&c, "a"), *b = ax_chains_get(&c, "b");
+	struct ax_link l = link_at(2, 0x01);
+	ax_chains_advance(&c, a, &l);
+	ax_chains_journal(&c);
+	l = link_at(8, 0x02);
+	ax_chains_journal_ahead(&c, b, &l);
+	assert_int_equal(ax_chains_save(&c, 0), AX_OK);
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/chain.journal", f->tmp);
+	char *text = unit_read_file(path, NULL);
+	assert_non_null(text);
+	assert_int_equal(strncmp(text, "8 0202", 6), 0);
+	assert_int_equal(count_lines(text), 1);
+	free(text);
+	ax_chains_finish(&c);
+	assert_int_equal(ax_chains_init(&c, f->tmp, false), AX_OK);
+	assert_int_equal(ax_chains_get(&c, "a")->link.seq, 2);
+	assert_int_equal(ax_chains_get(&c, "b")->link.seq, 8);
+	ax_chains_finish(&c);
+}
+
 /* ---- a crash's window: what the spool holds moves the streams on ---- */
 
 static void append_sealed(struct fixture *f, struct ax_spool *sp, const char *stream, struct ax_link *link)
@@ -535,6 +627,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chains_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chains_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_restarts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

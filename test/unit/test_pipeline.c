@@ -4,7 +4,8 @@
  * agent's own records of the same stream spooled while the spool waits for
  * room (spool_full = pause). Whatever the spool holds at the end, read back
  * and checked by ax_verify, is one stream numbered 1..N without a gap or a
- * number given twice, every link intact. */
+ * number given twice, every link intact. With spool = memory, every number
+ * the output reads is in the chain journal first. */
 #include "unit.h"
 
 #include <stdatomic.h>
@@ -33,19 +34,43 @@ struct fixture {
 	uint64_t lines, good, dead, own;
 	unsigned waits;
 	bool stop_at_wait; /* the waiter stops the agent instead of making room */
+	bool memory;       /* spool = memory: the journal must hold every number the output reads */
 };
 
 static const struct ax_origin origin = { .source = "s", .type = "file", .host = "h", .version = "v", .stream = "s" };
 static const struct ax_origin own_origin = { .source = "s", .type = "evidence_gap", .content_type = "Annexa.Evidence",
 					     .host = "h", .version = "v", .stream = "s" };
 
+/* The furthest number of stream s in STATE_DIR/chain.journal (chain.h). */
+static uint64_t journaled(const struct fixture *f)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/chain.journal", f->tmp);
+	char *text = unit_read_file(path, NULL);
+	uint64_t max = 0;
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		unsigned long long seq;
+		char name[8];
+		if (sscanf(line, "%llu %*64s %7s", &seq, name) == 2 && strcmp(name, "s") == 0 && seq > max)
+			max = seq;
+	}
+	free(text);
+	return max;
+}
+
 /* Everything the output has not read yet goes to the verifier; the room it
- * took is given back. */
+ * took is given back. In memory, every number read was journaled before
+ * the output could read it. */
 static void read_spool(struct fixture *f)
 {
+	uint64_t limit = f->memory ? journaled(f) : UINT64_MAX;
 	const struct ax_record *r;
-	while ((r = ax_spool_next(f->reader)))
+	struct ax_chain_tail t;
+	while ((r = ax_spool_next(f->reader))) {
+		assert_true(ax_chain_tail_parse(r->json, r->len, &t));
+		assert_true(t.seq <= limit);
 		assert_int_equal(ax_verify_add(f->verify, r->json, r->len, ++f->lines), AX_OK);
+	}
 	assert_int_equal(ax_spool_commit(f->reader, ax_spool_tell(f->reader)), AX_OK);
 }
 
@@ -65,22 +90,24 @@ static void waiter(void *arg)
 		read_spool(f);
 }
 
-static int setup(void **state)
+static int setup_spool(void **state, bool memory)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
+	f->memory = memory;
 	unit_quiet_logs();
 	f->tmp = unit_tmpdir();
 	snprintf(f->dir, sizeof(f->dir), "%s/spool", f->tmp);
 	assert_int_equal(ax_agent_conf_defaults(&f->agent), AX_OK);
 	free(f->agent.state_dir);
 	f->agent.state_dir = strdup(f->tmp);
+	f->agent.spool = memory ? AX_SPOOL_MEMORY : AX_SPOOL_DISK;
 	struct ax_diag diag;
 	ax_diag_init(&diag);
 	f->rules = ax_rules_load(NULL, &diag);
 	ax_diag_finish(&diag);
 	assert_non_null(f->rules);
-	struct ax_spool_conf conf = { .dir = f->dir, .max_size = SPOOL_BYTES, .max_record = 1 << 20,
+	struct ax_spool_conf conf = { .dir = memory ? NULL : f->dir, .max_size = SPOOL_BYTES, .max_record = 1 << 20,
 				      .outputs = outputs, .noutputs = 1 };
 	ax_err err = AX_OK;
 	f->sp = ax_spool_open(&conf, &err);
@@ -94,6 +121,16 @@ static int setup(void **state)
 	assert_non_null(f->verify);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_spool(state, false);
+}
+
+static int setup_memory(void **state)
+{
+	return setup_spool(state, true);
 }
 
 static int teardown(void **state)
@@ -210,6 +247,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_own_records_while_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_while_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_records_while_full, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_while_full, setup_memory, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
