@@ -328,6 +328,15 @@ static bool parse_file(struct ax_chains *c, char *text)
 	return false;
 }
 
+/* The line parse_link reads. */
+static ax_err add_link(struct ax_buf *b, const struct ax_link *l, const char *name)
+{
+	char hex[AX_CHAIN_HEX + 1];
+	ax_chain_hex(l->chain, hex);
+	hex[AX_CHAIN_HEX] = '\0';
+	return ax_buf_addf(b, "%" PRIu64 " %s %s\n", l->seq, hex, name);
+}
+
 /* The journal's lines: each stream goes to the furthest position in them.
  * A line a crash cut short (no newline) is left; so is one that does not
  * parse. Returns how many positions moved a stream on. */
@@ -506,10 +515,7 @@ static void journal_write(struct ax_chains *c)
 
 static void journal_add(struct ax_chains *c, struct ax_chain_stream *s, const struct ax_link *l)
 {
-	char hex[AX_CHAIN_HEX + 1];
-	ax_chain_hex(l->chain, hex);
-	hex[AX_CHAIN_HEX] = '\0';
-	if (ax_buf_addf(&c->journal_text, "%" PRIu64 " %s %s\n", l->seq, hex, s->name) == AX_OK)
+	if (add_link(&c->journal_text, l, s->name) == AX_OK)
 		s->journaled = *l;
 }
 
@@ -538,12 +544,8 @@ ax_err ax_chains_save(struct ax_chains *c, uint64_t spool_end)
 	struct ax_buf b;
 	ax_buf_init(&b, 64u << 20);
 	ax_err err = ax_buf_addf(&b, FILE_HEAD "spool %" PRIu64 "\n", spool_end);
-	for (size_t i = 0; !err && i < c->n; i++) {
-		char hex[AX_CHAIN_HEX + 1];
-		ax_chain_hex(c->v[i]->link.chain, hex);
-		hex[AX_CHAIN_HEX] = '\0';
-		err = ax_buf_addf(&b, "%" PRIu64 " %s %s\n", c->v[i]->link.seq, hex, c->v[i]->name);
-	}
+	for (size_t i = 0; !err && i < c->n; i++)
+		err = add_link(&b, &c->v[i]->link, c->v[i]->name);
 	if (!err)
 		err = ax_buf_adds(&b, "end\n");
 	if (!err)
@@ -570,7 +572,6 @@ void ax_chains_journal_ahead(struct ax_chains *c, struct ax_chain_stream *s, con
 	journal_add(c, s, next);
 	journal_write(c);
 }
-
 
 /* One record read back from the spool: its stream moves past it. */
 static ax_err recover_record(struct ax_chains *c, const struct ax_record *r, uint64_t *moved)
