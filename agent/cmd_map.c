@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,8 +15,6 @@
 #include "log.h"
 #include "rules.h"
 #include "version.h"
-
-#define WRITE_BYTES (1u << 20) /* output gathered before a write */
 
 struct map_run {
 	struct ax_agent_conf agent;
@@ -29,7 +28,6 @@ struct map_run {
 	struct ax_seal seal[AX_CHAIN_GROUP];
 	size_t held;
 	struct ax_deadletter dl;
-	struct ax_buf out; /* enriched lines not yet written */
 	struct ax_line_reader lines;
 	struct ax_origin origin;
 	struct ax_buf stream; /* map's own stream (chain.h): numbered from 1 at each run */
@@ -119,7 +117,6 @@ static int setup(struct map_run *m)
 	if (ax_deadletter_open(&m->dl, m->dead_letter) ||
 	    ax_lines_init(&m->lines, STDIN_FILENO, m->agent.max_record_size))
 		return AX_EXIT_FAILURE;
-	ax_buf_init(&m->out, WRITE_BYTES + m->agent.max_record_size + 1);
 	m->origin = (struct ax_origin){
 		.source = "stdin", .type = "map", .host = ax_host_name(m->agent.host), .version = AX_VERSION,
 	};
@@ -127,20 +124,25 @@ static int setup(struct map_run *m)
 	return ax_chain_stream_name(&m->origin, &m->stream) ? AX_EXIT_FAILURE : AX_EXIT_OK;
 }
 
-/* Writes what was gathered, however the kernel cuts the writes (a pipe takes what fits). */
-static int write_out(struct map_run *m)
+/* Writes the lines of iov[0..n), however the kernel cuts the writes (a pipe takes what fits). */
+static int write_out(struct iovec *iov, int n)
 {
-	for (size_t done = 0; done < m->out.len;) {
-		ssize_t w = write(STDOUT_FILENO, m->out.data + done, m->out.len - done);
+	while (n > 0) {
+		ssize_t w = writev(STDOUT_FILENO, iov, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			ax_error("map", "cannot write to standard output: %s", strerror(w < 0 ? errno : EIO));
 			return AX_EXIT_FAILURE;
 		}
-		done += (size_t)w;
+		size_t done = (size_t)w;
+		for (; n > 0 && done >= iov->iov_len; iov++, n--)
+			done -= iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
 	}
-	ax_buf_clear(&m->out);
 	return AX_EXIT_OK;
 }
 
@@ -149,20 +151,14 @@ static int dead_letter(struct map_run *m, const struct ax_line *line, const char
 	return ax_deadletter_write_line(&m->dl, m->origin.source, line, reason) ? AX_EXIT_FAILURE : AX_EXIT_OK;
 }
 
-static int put(struct map_run *m, const struct ax_processor *p)
-{
-	if (ax_buf_add(&m->out, p->record.json, p->record.len) || ax_buf_addc(&m->out, '\n'))
-		return AX_EXIT_FAILURE;
-	return m->out.len >= WRITE_BYTES ? write_out(m) : AX_EXIT_OK;
-}
-
 static int seal_failed(struct map_run *m)
 {
 	ax_error("map", "%s", m->proc[0].reason);
 	return AX_EXIT_FAILURE;
 }
 
-/* Seals the records held and writes them out. */
+/* Seals the records held and writes them out, in one writev: copying them
+ * together first cost more than the call. */
 static int put_held(struct map_run *m)
 {
 	size_t n = m->held;
@@ -172,10 +168,12 @@ static int put_held(struct map_run *m)
 	if (ax_process_seal_n(m->proc, m->seal, n))
 		return seal_failed(m);
 	m->link = m->seal[n - 1].next;
-	int rc = AX_EXIT_OK;
-	for (size_t k = 0; k < n && rc == AX_EXIT_OK; k++)
-		rc = put(m, &m->proc[k]);
-	return rc;
+	struct iovec iov[2 * AX_CHAIN_GROUP];
+	for (size_t k = 0; k < n; k++) {
+		iov[2 * k] = (struct iovec){ (void *)m->proc[k].record.json, m->proc[k].record.len };
+		iov[2 * k + 1] = (struct iovec){ "\n", 1 };
+	}
+	return write_out(iov, (int)(2 * n));
 }
 
 static int handle_line(struct map_run *m, const struct ax_line *line)
@@ -210,16 +208,11 @@ static int run(struct map_run *m)
 		ax_error("map", "cannot read standard input: %s", ax_strerror(err));
 		rc = AX_EXIT_FAILURE;
 	}
-	if (rc == AX_EXIT_OK)
-		rc = put_held(m);
-	if (rc == AX_EXIT_OK)
-		rc = write_out(m);
-	return rc;
+	return rc == AX_EXIT_OK ? put_held(m) : rc;
 }
 
 static void cleanup(struct map_run *m)
 {
-	ax_buf_finish(&m->out);
 	ax_lines_finish(&m->lines);
 	ax_deadletter_close(&m->dl);
 	for (size_t k = 0; k < AX_CHAIN_GROUP; k++)
