@@ -32,8 +32,9 @@ const struct ax_option ax_agent_options[] = {
 	{ "spool_max_size", AX_OPT_SIZE, "1GiB", 0, AGENT(spool_max_size), 1048576, INT64_MAX, NULL,
 	  "Largest size of the spool." },
 	{ "spool_fsync", AX_OPT_BOOL, "true", 0, AGENT(spool_fsync), 0, 0, NULL,
-	  "fdatasync the spool before a source's checkpoint moves, so a power loss loses nothing; false leaves "
-	  "that to the kernel (a crash of the agent alone still loses nothing)." },
+	  "fdatasync the spool before a source's checkpoint moves and before an output takes a frame, so a "
+	  "power loss loses nothing and gives no number twice; false leaves that to the kernel (a crash of the "
+	  "agent alone still loses nothing)." },
 	{ "spool_compress", AX_OPT_INT, "0", 0, AGENT(spool_compress), 0, 9, NULL,
 	  "zlib level of the spool's frames, 1-9; 0 stores them as they are. Level 1 shrinks Microsoft 365 "
 	  "records about 6x for a few ms of CPU per MiB." },

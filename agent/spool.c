@@ -533,6 +533,7 @@ struct ax_spool *ax_spool_open(const struct ax_spool_conf *conf, ax_err *err)
 		ax_spool_close(sp);
 		return NULL;
 	}
+	sp->synced_end = sp->end; /* what an earlier run left is on disk */
 	uint64_t waiting = sp->end - ax_spool_committed_min(sp);
 	if (waiting)
 		ax_info(LOG_NAME, "%" PRIu64 " bytes spooled by an earlier run wait for delivery", waiting);
@@ -818,8 +819,6 @@ static bool store_recent(struct ax_spool *sp, struct recent_frame *r)
 	if (ok) {
 		sp->stats.written += AX_SPOOL_FRAME_HEADER + r->raw.len;
 		r->unstored = false;
-		if (sp->dir)
-			pthread_cond_broadcast(&sp->changed); /* readers may take it now (readable_end) */
 	}
 	return ok;
 }
@@ -1097,6 +1096,7 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 		if (target > sp->synced_end)
 			sp->synced_end = target;
 		pthread_cond_broadcast(&sp->synced);
+		pthread_cond_broadcast(&sp->changed); /* readers may go on (readable_end) */
 		pthread_mutex_unlock(&sp->lock);
 	}
 	pthread_mutex_unlock(&sp->sync_lock);
@@ -1129,7 +1129,7 @@ static void *syncer_main(void *arg)
 			err = AX_ERR_IO;
 		}
 		if (err && !sp->syncer_quit) {
-			sp->store_wanted = true; /* readers wait for the unstored frames: try again */
+			sp->store_wanted = true; /* frames wait in memory: try again */
 			wait_on(sp, &sp->sync_wake, SYNC_RETRY_MS);
 		}
 	}
@@ -1329,16 +1329,13 @@ void ax_spool_reader_close(struct ax_spool_reader *rd)
 	free(rd);
 }
 
-/* Under lock: where readers stop. On disk, at the first frame not stored
- * yet: an output must not send a record that a kill -9 would take from the
- * spool, or a restart would give its number to another record. */
+/* Under lock: where readers stop. With spool_fsync, at what is synced: an
+ * output must not send a record that a crash (kill -9 or power loss) would
+ * take from the spool, or the restart would give its number to another
+ * record. A reader waiting there asks for the sync (ax_spool_wait). */
 static uint64_t readable_end(const struct ax_spool *sp)
 {
-	uint64_t end = sp->end;
-	for (size_t i = 0; sp->dir && i < RECENT_FRAMES; i++)
-		if (sp->recent[i].unstored && sp->recent[i].at < end)
-			end = sp->recent[i].at;
-	return end;
+	return syncs(sp) ? sp->synced_end : sp->end;
 }
 
 /* Under lock: the segment holding pos, moving pos past holes and dropped
@@ -1562,8 +1559,11 @@ void ax_spool_wait(struct ax_spool_reader *rd, int64_t timeout_ms, const atomic_
 {
 	pthread_mutex_lock(&rd->sp->lock);
 	bool done = atomic_load(draining) && committed_all(rd);
-	if (rd->pos.frame >= readable_end(rd->sp) && !done)
+	if (rd->pos.frame >= readable_end(rd->sp) && !done) {
+		if (syncs(rd->sp) && rd->sp->end > rd->sp->synced_end)
+			wake_syncer(rd->sp, true); /* not only at a checkpoint: the outputs wait for it */
 		wait_changed(rd->sp, timeout_ms);
+	}
 	pthread_mutex_unlock(&rd->sp->lock);
 }
 

@@ -753,11 +753,13 @@ static struct rlimit limit_file_size(rlim_t bytes)
 	return was;
 }
 
-/* On disk a reader stops at the first frame the syncer has not written: an
- * output must not send a record a kill -9 would take from the spool (the
- * restart would give its number to another record). Once the disk takes
- * the frame again, the reader goes on. */
-static void test_reader_waits_for_store(void **state)
+/* With spool_fsync a reader stops at what is synced: an output must not
+ * send a record that a crash (kill -9, power loss) would take from the
+ * spool, or the restart would give its number to another record. A sync
+ * that fails (the disk refuses the frame) moves nothing; once the disk
+ * takes it, the next sync lets the reader on. Without spool_fsync a
+ * reader takes each frame at once. */
+static void test_reader_waits_for_sync(void **state)
 {
 	(void)state;
 	struct fixture *f = fixture(64 << 20, 0);
@@ -765,18 +767,94 @@ static void test_reader_waits_for_store(void **state)
 	open_spool(f);
 	struct ax_spool_reader *a = reader(f, "a");
 	append(f, 0, 10);
-	struct rlimit was = limit_file_size(ax_spool_end(f->sp)); /* the first segment starts at 0 */
 	append_unsynced(f, 10, 20);
-	assert_int_equal(ax_spool_sync(f->sp), AX_ERR_IO); /* tries to write the frame */
 	assert_int_equal(read_all(a, 0), 10);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	assert_int_equal(read_all(a, 10), 20);
+	struct rlimit was = limit_file_size(ax_spool_end(f->sp)); /* the first segment starts at 0 */
+	append_unsynced(f, 20, 30);
+	assert_int_equal(ax_spool_sync(f->sp), AX_ERR_IO);
+	assert_int_equal(read_all(a, 20), 20);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	assert_int_equal(read_all(a, 20), 30);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	ax_spool_reader_close(a);
+	close_spool(f);
+	f->conf.fsync = false;
+	open_spool(f);
+	a = reader(f, "a");
+	append_unsynced(f, 30, 40);
+	assert_int_equal(read_all(a, 30), 40);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* A reader waiting at what is synced asks for the sync itself: an output
+ * does not wait for a source's checkpoint. */
+static void test_waiting_reader_asks_for_sync(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	append_unsynced(f, 0, 10);
+	int next = read_all(a, 0);
+	assert_int_equal(next, 0);
 	atomic_int draining = 0;
-	int next = 10;
-	for (int tries = 0; tries < 1000 && next < 20; tries++) { /* the syncer tries again within a second */
+	for (int tries = 0; tries < 1000 && next < 10; tries++) { /* a deadline of 10 s */
 		ax_spool_wait(a, 10, &draining);
 		next = read_all(a, next);
 	}
-	assert_int_equal(next, 20);
+	assert_int_equal(next, 10);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* A full spool moves on: the writer waits for the outputs, the outputs for
+ * a sync, which they ask for. */
+struct writer {
+	struct fixture *f;
+	int n;
+	atomic_int done;
+};
+
+static void *write_records(void *arg)
+{
+	struct writer *w = arg;
+	ax_err err = AX_OK;
+	for (int i = 0; i < w->n && !err; i++) {
+		struct rec_text t;
+		struct ax_record r = make(&t, i);
+		err = ax_spool_append(w->f->sp, &r, &w->f->stop);
+	}
+	if (!err && !ax_spool_flush(w->f->sp, &w->f->stop))
+		atomic_store(&w->done, 1);
+	return NULL;
+}
+
+static void test_full_spool_syncs(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(2 << 20, 0);
+	f->conf.noutputs = 1;
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	struct writer w = { .f = f, .n = 6000 }; /* ~6 MB through a spool of 2 MiB */
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, write_records, &w), 0);
+	atomic_int draining = 0;
+	int next = 0;
+	for (int tries = 0; tries < 2000 && !atomic_load(&w.done); tries++) { /* a deadline of 20 s */
+		ax_spool_wait(a, 10, &draining);
+		next = read_commit(a, next);
+	}
+	bool finished = atomic_load(&w.done);
+	atomic_store(&f->stop, 1); /* a writer still waiting gives up */
+	pthread_join(t, NULL);
+	assert_true(finished);
+	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
+	assert_int_equal(read_commit(a, next), 6000);
 	ax_spool_reader_close(a);
 	done(f);
 }
@@ -828,8 +906,10 @@ int main(void)
 		cmocka_unit_test(test_recent_frames_memory),
 		cmocka_unit_test(test_memory_unwritten),
 		cmocka_unit_test(test_close_stores_deferred),
-		cmocka_unit_test(test_reader_waits_for_store),
+		cmocka_unit_test(test_reader_waits_for_sync),
 		cmocka_unit_test(test_deferred_in_dropped_segment),
+		cmocka_unit_test(test_waiting_reader_asks_for_sync),
+		cmocka_unit_test(test_full_spool_syncs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
