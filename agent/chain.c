@@ -176,6 +176,10 @@ ax_err ax_chain_digest(struct ax_chain_hasher *h, const char *rec, const struct 
 ax_err ax_chain_link(struct ax_chain_hasher *h, const uint8_t prev[AX_CHAIN_LEN], const uint8_t digest[AX_CHAIN_LEN],
 		     uint8_t out[AX_CHAIN_LEN])
 {
+	if (h->ni) {
+		ax_sha256_ni_pair(prev, digest, out);
+		return AX_OK;
+	}
 	return sha256_2(h, prev, AX_CHAIN_LEN, digest, AX_CHAIN_LEN, out);
 }
 

@@ -168,6 +168,22 @@ NI void ax_sha256_ni_resume(struct ax_sha256_blocks *b, const uint32_t (*h)[8], 
 	}
 }
 
+NI void ax_sha256_ni_pair(const uint8_t a[AX_SHA256_LEN], const uint8_t b[AX_SHA256_LEN],
+			  uint8_t out[AX_SHA256_LEN])
+{
+	/* a 64-byte message's second block: 0x80, zeros, 512 as 64 bits */
+	static const uint8_t padding[AX_SHA256_BLOCK] = { [0] = 0x80, [AX_SHA256_BLOCK - 2] = 0x02 };
+	uint8_t message[AX_SHA256_BLOCK];
+	memcpy(message, a, AX_SHA256_LEN);
+	memcpy(message + AX_SHA256_LEN, b, AX_SHA256_LEN);
+	struct state s = state_of(ax_sha256_iv);
+	const uint8_t *block = message;
+	compress1(&s, &block);
+	block = padding;
+	compress1(&s, &block);
+	digest(&s, out);
+}
+
 void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN])
 {
 	struct ax_sha256_blocks b[AX_SHA256_LANES];
@@ -199,6 +215,12 @@ void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[
 {
 	(void)m;
 	memset(out, 0, n * AX_SHA256_LEN);
+}
+
+void ax_sha256_ni_pair(const uint8_t a[AX_SHA256_LEN], const uint8_t b[AX_SHA256_LEN], uint8_t out[AX_SHA256_LEN])
+{
+	(void)a, (void)b;
+	memset(out, 0, AX_SHA256_LEN);
 }
 
 #endif

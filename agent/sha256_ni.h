@@ -33,6 +33,10 @@ bool ax_sha256_ni_usable(void);
 /* The SHA-256 of n messages (1 to AX_SHA256_LANES) into out[0..n), four
  * side by side at a time; only when ax_sha256_ni_usable(). */
 void ax_sha256_ni_lanes(const struct ax_sha256_msg *m, size_t n, uint8_t (*out)[AX_SHA256_LEN]);
+/* The SHA-256 of a's 32 bytes then b's: a chain's link (chain.h), hashed
+ * one after another (each needs the one before), so without lanes to set
+ * up; only when ax_sha256_ni_usable(). */
+void ax_sha256_ni_pair(const uint8_t a[AX_SHA256_LEN], const uint8_t b[AX_SHA256_LEN], uint8_t out[AX_SHA256_LEN]);
 /* Finishes n messages (1 to AX_SHA256_LANES), message k from its block
  * at[k] on, where its chaining value is h[k] (a..h). */
 void ax_sha256_ni_resume(struct ax_sha256_blocks *b, const uint32_t (*h)[8], const size_t *at, size_t n,

@@ -2,7 +2,8 @@
  * side by side, each in two pieces) gives OpenSSL's digests for every
  * length around the block and padding edges, every seam between the
  * pieces, and groups of unequal lengths; so does the sixteen-lane AVX-512
- * one, alone and handing its last lanes to SHA-NI. */
+ * one, alone and handing its last lanes to SHA-NI, and the pair of 32-byte
+ * values a chain's link hashes. */
 #include "unit.h"
 
 #include <openssl/sha.h>
@@ -79,6 +80,21 @@ static void test_every_length_and_seam(void **state)
 			if (memcmp(got, exp, 32))
 				fail_msg("length %zu, seam at %zu", len, seam);
 		}
+	}
+	free(buf);
+}
+
+static void test_pair(void **state)
+{
+	(void)state;
+	unsigned char *buf = random_bytes(64 * 1000);
+	unsigned char got[32], exp[32];
+	for (size_t i = 0; i < 1000; i++) {
+		const unsigned char *a = buf + 64 * i;
+		want(a, 64, exp);
+		ax_sha256_ni_pair(a, a + 32, got);
+		if (memcmp(got, exp, 32))
+			fail_msg("pair %zu", i);
 	}
 	free(buf);
 }
@@ -169,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_known_values, setup),
 		cmocka_unit_test_setup(test_every_length_and_seam, setup),
+		cmocka_unit_test_setup(test_pair, setup),
 		cmocka_unit_test_setup(test_groups, setup),
 		cmocka_unit_test_setup(test_x16_groups, setup_x16),
 		cmocka_unit_test_setup(test_x16_handoff, setup_x16),
