@@ -414,6 +414,29 @@ static void test_cache_many_shapes(void **state)
 	}
 }
 
+/* raw_contains finds its value in any case wherever it lies in the record
+ * (it compares 16 positions at a time: every offset, and the record's
+ * end), and only there: one byte off at its start, middle or end is a miss. */
+static void test_raw_contains_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *text, *rules;
+	} variants[] = {
+		{ "tEmPoRaRy AcCeSs PaSs", "AXU-RAW" }, { "Xemporary access pass", "AXU-FB" },
+		{ "temporary acXess pass", "AXU-FB" },  { "temporary access pasX", "AXU-FB" },
+	};
+	char json[256];
+	for (size_t v = 0; v < UNIT_ARRAY_LEN(variants); v++)
+		for (int pad = 0; pad < 40; pad++)
+			for (int tail = 0; tail < 3; tail++) {
+				snprintf(json, sizeof(json),
+					 "{\"Workload\":\"AxUnit\",\"Operation\":\"Cond.Raw\",\"P\":\"%.*s%s%.*s\"}",
+					 pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", variants[v].text, tail, "yyy");
+				assert_rules(f, json, variants[v].rules);
+			}
+}
+
 /* Fields longer than any rule's: no crash, same answer cached or not. */
 static void test_long_fields(void **state)
 {
@@ -747,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_cache_keeps_conditions),
 		cmocka_unit_test(test_cache_many_shapes),
+		cmocka_unit_test(test_raw_contains_everywhere),
 		cmocka_unit_test(test_long_fields),
 		cmocka_unit_test(test_severity_from),
 		cmocka_unit_test(test_index_and_version),
