@@ -426,13 +426,15 @@ static void test_raw_contains_everywhere(void **state)
 		{ "tEmPoRaRy AcCeSs PaSs", "AXU-RAW" }, { "Xemporary access pass", "AXU-FB" },
 		{ "temporary acXess pass", "AXU-FB" },  { "temporary access pasX", "AXU-FB" },
 	};
-	char json[256];
+	char json[256], before[40], after[3];
+	memset(before, 'x', sizeof(before));
+	memset(after, 'y', sizeof(after));
 	for (size_t v = 0; v < UNIT_ARRAY_LEN(variants); v++)
-		for (int pad = 0; pad < 40; pad++)
-			for (int tail = 0; tail < 3; tail++) {
+		for (int pad = 0; pad < (int)sizeof(before); pad++)
+			for (int tail = 0; tail < (int)sizeof(after); tail++) {
 				snprintf(json, sizeof(json),
 					 "{\"Workload\":\"AxUnit\",\"Operation\":\"Cond.Raw\",\"P\":\"%.*s%s%.*s\"}",
-					 pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", variants[v].text, tail, "yyy");
+					 pad, before, variants[v].text, tail, after);
 				assert_rules(f, json, variants[v].rules);
 			}
 }
