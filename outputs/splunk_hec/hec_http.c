@@ -13,6 +13,10 @@
 #include "version.h"
 
 #define CONNECT_TIMEOUT_MS 10000
+/* libcurl copies a large POST body through this buffer, one send() per
+ * fill: its 64 KiB default cut a 1 MiB request into 16 sends and as many
+ * loopback wakeups. */
+#define UPLOAD_BUFFER_BYTES (256L * 1024)
 
 struct ax_hec_http {
 	CURL *curl;
@@ -51,6 +55,7 @@ static CURLcode configure(struct ax_hec_http *h, const struct ax_hec_http_option
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_USERAGENT, "annexa/" AX_VERSION);
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_POST, 1L);
+	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_BYTES);
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
 	rc = rc ? rc : curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
