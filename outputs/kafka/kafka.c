@@ -57,6 +57,7 @@ static void kafka_destroy(struct ax_output *out)
 			ax_warn(k->base.name, "%zu messages of batches given up on had no delivery report yet; "
 				"dropping them (those batches were reported as not delivered)", left);
 		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		ax_kafka_handles_free(k);
 		rd_kafka_destroy(k->rk);
 	}
 	ax_kafka_trackers_free(k);

@@ -48,10 +48,22 @@ struct ax_kafka_tracker {
 	struct ax_kafka_slot slots[];
 };
 
+/* Kafka's limit on a topic name (and what an expansion is cut to). */
+#define AX_KAFKA_TOPIC_MAX 249
+/* Topic handles by name: produced through a handle, a message skips
+ * librdkafka's lookup of its topic by name (a lock and a list walk). */
+#define AX_KAFKA_HANDLES 16
+struct ax_kafka_handle {
+	char name[AX_KAFKA_TOPIC_MAX + 1];
+	rd_kafka_topic_t *rkt; /* NULL: free */
+};
+
 struct ax_kafka {
 	struct ax_output base;
 	rd_kafka_t *rk;
 	struct ax_kafka_topic *topic;
+	struct ax_kafka_handle handles[AX_KAFKA_HANDLES];
+	unsigned next_handle; /* the one a new name replaces when all are taken */
 	bool headers;
 	int64_t wait_ms;       /* longest wait for a batch's reports */
 	size_t max_message;    /* librdkafka's message.max.bytes */
@@ -66,9 +78,6 @@ struct ax_kafka {
 extern const struct ax_output_ops ax_output_kafka;
 extern const struct ax_option *const ax_kafka_tables[];
 void ax_kafka_validate(const void *conf, const char *file, int line, struct ax_diag *diag);
-
-/* Kafka's limit on a topic name (and what an expansion is cut to). */
-#define AX_KAFKA_TOPIC_MAX 249
 
 struct ax_kafka_topic;
 
@@ -109,5 +118,7 @@ void ax_kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *o
 /* Messages of abandoned batches still waiting for a report. */
 size_t ax_kafka_outstanding(const struct ax_kafka *k);
 void ax_kafka_trackers_free(struct ax_kafka *k);
+/* Lets go of the topic handles (before rd_kafka_destroy). */
+void ax_kafka_handles_free(struct ax_kafka *k);
 
 #endif

@@ -62,13 +62,19 @@ static const char *severity_name(const struct ax_record *r)
 	return r->severity <= AX_SEV_CRITICAL ? ax_severity_names[r->severity] : "";
 }
 
+/* The control ids, comma-separated; cut at HEADER_MAX - 1 bytes. */
 static size_t join_controls(const struct ax_record *r, char *out)
 {
 	size_t used = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < r->ncontrols && used < HEADER_MAX; i++)
-		used += (size_t)snprintf(out + used, HEADER_MAX - used, "%s%s", i ? "," : "", r->controls[i]);
-	return used < HEADER_MAX ? used : HEADER_MAX - 1;
+	for (size_t i = 0; i < r->ncontrols && used < HEADER_MAX - 1; i++) {
+		if (i)
+			out[used++] = ',';
+		size_t n = strnlen(r->controls[i], HEADER_MAX - 1 - used);
+		memcpy(out + used, r->controls[i], n);
+		used += n;
+	}
+	out[used] = '\0';
+	return used;
 }
 
 static void set_header(rd_kafka_vu_t *vu, const char *name, const char *value, size_t len)
@@ -79,14 +85,48 @@ static void set_header(rd_kafka_vu_t *vu, const char *name, const char *value, s
 	vu->u.header.size = (ssize_t)len;
 }
 
+/* The handle of topic, made the first time it is asked for; NULL when
+ * librdkafka cannot make one (out of memory). */
+static rd_kafka_topic_t *handle_of(struct ax_kafka *k, const char *topic)
+{
+	for (size_t i = 0; i < AX_KAFKA_HANDLES && k->handles[i].rkt; i++)
+		if (strcmp(k->handles[i].name, topic) == 0)
+			return k->handles[i].rkt;
+	struct ax_kafka_handle *h = &k->handles[k->next_handle];
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+	if (!rkt)
+		return NULL;
+	if (h->rkt) /* messages in flight hold their own reference */
+		rd_kafka_topic_destroy(h->rkt);
+	h->rkt = rkt;
+	snprintf(h->name, sizeof(h->name), "%s", topic);
+	k->next_handle = (k->next_handle + 1) % AX_KAFKA_HANDLES;
+	return rkt;
+}
+
+void ax_kafka_handles_free(struct ax_kafka *k)
+{
+	for (size_t i = 0; i < AX_KAFKA_HANDLES; i++) {
+		if (k->handles[i].rkt)
+			rd_kafka_topic_destroy(k->handles[i].rkt);
+		k->handles[i].rkt = NULL;
+	}
+}
+
 static rd_kafka_resp_err_t produce(struct ax_kafka *k, const char *topic, const struct ax_record *r,
 				   struct ax_kafka_slot *slot)
 {
 	rd_kafka_vu_t vu[8];
 	size_t n = 0;
 	char controls[HEADER_MAX];
-	vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-	vu[n++].u.cstr = topic;
+	rd_kafka_topic_t *rkt = handle_of(k, topic);
+	if (rkt) {
+		vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+		vu[n++].u.rkt = rkt;
+	} else {
+		vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+		vu[n++].u.cstr = topic;
+	}
 	vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
 	vu[n].u.mem.ptr = (void *)r->json; /* copied: RD_KAFKA_MSG_F_COPY */
 	vu[n++].u.mem.size = r->len;

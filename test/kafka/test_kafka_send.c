@@ -90,13 +90,18 @@ static enum ax_output_status send_batch(struct fixture *f, size_t count)
 	return f->result.status;
 }
 
-static int64_t written(struct fixture *f)
+static int64_t written_to(struct fixture *f, const char *topic)
 {
 	int64_t low = -1, high = -1;
-	rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_of(f), TOPIC, 0, &low, &high, 10000);
+	rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_of(f), topic, 0, &low, &high, 10000);
 	if (err)
-		fail_msg("watermarks of %s: %s", TOPIC, rd_kafka_err2str(err));
+		fail_msg("watermarks of %s: %s", topic, rd_kafka_err2str(err));
 	return high;
+}
+
+static int64_t written(struct fixture *f)
+{
+	return written_to(f, TOPIC);
 }
 
 static size_t flagged(const struct fixture *f, size_t count)
@@ -300,6 +305,31 @@ static void a_full_local_queue_is_waited_out(void **state)
 	assert_int_equal(written(f), BATCH_MAX);
 }
 
+/* More topics than the output keeps handles for: each handle let go of is
+ * made again when its topic comes back, and every record lands in its own. */
+static void records_land_in_their_topic_beyond_the_handles_kept(void **state)
+{
+	struct fixture *f = *state;
+	enum { TOPICS = AX_KAFKA_HANDLES + 4, ROUNDS = 3 };
+	char ops[TOPICS][16], topic[32];
+	for (int t = 0; t < TOPICS; t++) {
+		snprintf(ops[t], sizeof(ops[t]), "op%d", t);
+		snprintf(topic, sizeof(topic), "m365.op%d", t);
+		assert_int_equal(rd_kafka_mock_topic_create(f->cluster, topic, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+	}
+	start(f, (const char *const[]){ "topic", "m365.{operation}", NULL });
+	for (int round = 0; round < ROUNDS; round++) {
+		size_t n = fill(f, round * TOPICS, TOPICS);
+		for (size_t i = 0; i < n; i++)
+			f->records[i].operation = ops[(i + (size_t)round) % TOPICS];
+		assert_int_equal(send_batch(f, n), AX_OUT_OK);
+	}
+	for (int t = 0; t < TOPICS; t++) {
+		snprintf(topic, sizeof(topic), "m365.op%d", t);
+		assert_int_equal(written_to(f, topic), ROUNDS);
+	}
+}
+
 int main(void)
 {
 	unit_quiet_logs();
@@ -315,6 +345,7 @@ int main(void)
 		T(late_reports_of_a_batch_given_up_on_land_safely),
 		T(destroy_drops_what_is_still_outstanding),
 		T(a_full_local_queue_is_waited_out),
+		T(records_land_in_their_topic_beyond_the_handles_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
