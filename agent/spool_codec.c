@@ -1,6 +1,9 @@
 #include "spool_codec.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "crc32.h"
 
@@ -68,15 +71,39 @@ ax_err ax_spool_encode_record(struct ax_buf *payload, const struct ax_record *r)
 	return AX_OK;
 }
 
-/* The NUL-terminated string at *p, which must end before end. */
-static const char *take_string(const char **p, const char *end)
+/* Points out[0..n) at the n NUL-terminated strings that follow each other
+ * from p on; NULL when they do not all end before end, else the byte after
+ * the last one. Records have some 15 short strings: finding their ends 16
+ * bytes at a time costs a fraction of a memchr call for each. */
+static const char *take_strings(const char *p, const char *end, const char **out, size_t n)
 {
-	const char *s = *p;
-	const char *nul = memchr(s, '\0', (size_t)(end - s));
-	if (!nul)
-		return NULL;
-	*p = nul + 1;
-	return s;
+	if (n == 0)
+		return p;
+	size_t k = 0;
+	out[0] = p;
+#ifdef __SSE2__
+	const __m128i zero = _mm_setzero_si128();
+	for (; end - p >= 16; p += 16) {
+		__m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned nuls = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, zero));
+		for (; nuls; nuls &= nuls - 1) {
+			const char *next = p + __builtin_ctz(nuls) + 1;
+			if (++k == n)
+				return next;
+			out[k] = next;
+		}
+	}
+#endif
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul)
+			return NULL;
+		p = nul + 1;
+		if (++k == n)
+			return p;
+		out[k] = p;
+	}
+	return NULL;
 }
 
 static ax_err decode_body(const char *p, const char *end, struct ax_record *r, const char **controls)
@@ -90,24 +117,24 @@ static ax_err decode_body(const char *p, const char *end, struct ax_record *r, c
 	r->json = p;
 	r->len = json_len;
 	p += json_len + 1;
-	const char **fields[NSTRINGS] = {
-		[S_ID] = &r->id, [S_TIME] = &r->creation_time, [S_WORKLOAD] = &r->workload,
-		[S_OPERATION] = &r->operation, [S_USER] = &r->user, [S_IP] = &r->client_ip,
-		[S_CATEGORY] = &r->category, [S_RULE] = &r->rule, [S_SOURCE] = &r->source,
-		[S_CTYPE] = &r->content_type, [S_TENANT] = &r->tenant,
-	};
-	for (int i = 0; i < NSTRINGS; i++)
-		if (!(*fields[i] = take_string(&p, end)))
-			return AX_ERR_JSON;
-	if (end - p < 2 || (unsigned char)p[0] > AX_SEV_CRITICAL)
+	const char *s[NSTRINGS];
+	if (!(p = take_strings(p, end, s, NSTRINGS)) || end - p < 2 || (unsigned char)p[0] > AX_SEV_CRITICAL)
 		return AX_ERR_JSON;
+	r->id = s[S_ID];
+	r->creation_time = s[S_TIME];
+	r->workload = s[S_WORKLOAD];
+	r->operation = s[S_OPERATION];
+	r->user = s[S_USER];
+	r->client_ip = s[S_IP];
+	r->category = s[S_CATEGORY];
+	r->rule = s[S_RULE];
+	r->source = s[S_SOURCE];
+	r->content_type = s[S_CTYPE];
+	r->tenant = s[S_TENANT];
 	r->severity = (enum ax_severity)(unsigned char)p[0];
 	r->ncontrols = (unsigned char)p[1];
-	p += 2;
-	for (size_t i = 0; i < r->ncontrols; i++)
-		if (!(controls[i] = take_string(&p, end)))
-			return AX_ERR_JSON;
 	r->controls = controls;
+	p = take_strings(p + 2, end, controls, r->ncontrols);
 	return p == end ? AX_OK : AX_ERR_JSON;
 }
 
