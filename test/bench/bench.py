@@ -8,9 +8,11 @@ the tool a user would pick instead, or the floor no agent can go under:
   map     `annexa map` (stdin -> /dev/null)      beside a bare yajl parse
   syslog  `annexa run`: file -> syslog RFC 5424, TCP, octet counting
           -> bench_sink (counting receiver)     beside rsyslogd (imfile ->
-          omfwd, TCP, octet-counted) to the same receiver
+          omfwd, TCP, octet-counted) to the same receiver, and the floor
+          of sending: bench_send, the enriched records as messages to it
   hec     file -> splunk_hec, compress = none and gzip -> bench_sink hec
-          beside the bare parse (+ `gzip -1` of the enriched bytes)
+          beside the bare parse (+ `gzip -1` of the enriched bytes), and
+          bench_send of the enriched records as HEC events
   kafka   file -> kafka -> librdkafka mock cluster   beside `kcat -P` of the
           enriched bytes to a fresh mock cluster
   memory  peak RSS of map and of the syslog run at N and F*N records, piped
@@ -48,6 +50,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TOKEN = "0b0e5c1e-6a3d-4f7b-9c2e-8d1f4a5b6c7d"
 TOPIC = "annexa.bench"
 NO_SPOOL = "n/a (no spool yet)"
+SYSLOG_SEND = "syslog: bench_send of the messages (floor)"
+HEC_SEND = "hec: bench_send of the events (floor)"
 # The children run without meson's MALLOC_PERTURB_: it makes glibc fill every
 # allocation, which production runs never pay for.
 ENV = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
@@ -335,8 +339,22 @@ class Bench:
         return ["type = syslog", "address = tcp://127.0.0.1:%d" % port, "format = rfc5424",
                 "framing = octet_counting"]
 
+    def send_floor(self, run, mode, sink, *token):
+        """bench_send of the enriched records to sink: what the kernel charges
+        for the bytes on loopback TCP, and next to nothing else."""
+        self.make_enriched()
+
+        def once():
+            row = self.plain_once(run, [self.o.send, mode, str(sink.port)] + list(token), self.enriched,
+                                  self.o.records)
+            if row.ok:
+                self.counted(sink, self.o.records)(row)
+            return row
+        return self.add(self.best_of(once), "yajl parse", self.parse_cpu_m)
+
     def run_syslog(self, modes):
         sink = self.sink("syslog")
+        self.send_floor(SYSLOG_SEND, "syslog", sink)
         for spool in modes:
             self.syslog_row = self.add(self.agent("syslog: annexa run", spool, self.syslog_output(sink.port),
                                                   self.counted(sink, self.o.records)),
@@ -389,6 +407,8 @@ class Bench:
                 self.make_enriched()
                 gzip_row = self.add(self.plain("gzip -1 of the enriched bytes", ["gzip", "-1", "-c"], self.enriched,
                                                self.o.records))
+            else:
+                self.send_floor(HEC_SEND, "hec", sink, TOKEN)
             base = self.parse_cpu_m + (gzip_row.cpu_m() or 0) if gzip_row else self.parse_cpu_m
             for spool in modes:
                 out = ["type = splunk_hec", "url = http://127.0.0.1:%d" % sink.port, "token_file = " + token,
@@ -583,6 +603,7 @@ class Bench:
                              % (name.split(": ", 1)[1], a.rss / 1024, a.records, b.rss / 1024, b.records,
                                 100.0 * (b.rss - a.rss) / a.rss))
         lines += self.cores_summary()
+        lines += self.floor_summary()
         both = self.find("syslog: annexa run")
         rs = self.find("syslog: rsyslogd imfile→omfwd")
         if both and rs:
@@ -595,6 +616,21 @@ class Bench:
             if on and off:
                 lines.append("spool on/off (target ≤ 1.3×): %s: disk %.2f, memory %.2f CPU s/M: %.2f×"
                              % (run.split(":")[0], on.cpu_m(), off.cpu_m(), on.cpu_m() / off.cpu_m()))
+        return lines
+
+    def floor_summary(self):
+        """The work no forwarder can skip: what annexa map does, and the send."""
+        lines = []
+        mapped = self.find("annexa map")
+        for run, send_run in (("syslog: annexa run", SYSLOG_SEND), ("hec compress=none: annexa run", HEC_SEND)):
+            send, runs = self.find(send_run), [r for r in self.rows if r.run == run and r.ok]
+            if not (mapped and send and runs and self.parse_cpu_m):
+                continue
+            floor = mapped.cpu_m() + send.cpu_m()
+            lines.append("floor of %s: annexa map (parse, map, enrich, chain) %.2f + sending the same bytes %.2f = "
+                         "%.2f CPU s/M, %.2f× the bare parse; annexa run took %s of it"
+                         % (run.split(":")[0], mapped.cpu_m(), send.cpu_m(), floor, floor / self.parse_cpu_m,
+                            ", ".join("%.2f× (%s)" % (r.cpu_m() / floor, r.spool) for r in runs)))
         return lines
 
     def cores_summary(self):
@@ -643,6 +679,7 @@ def parse_args(argv):
     p.add_argument("--gen", required=True, help="gen_records")
     p.add_argument("--parse", required=True, help="yajl_parse")
     p.add_argument("--sink", required=True, help="bench_sink")
+    p.add_argument("--send", required=True, help="bench_send")
     p.add_argument("--spawn", required=True, help="bench_spawn")
     p.add_argument("--mock-cluster", required=True, help="test/kafka's mock_cluster")
     p.add_argument("--kcat", default="kcat")
