@@ -192,22 +192,46 @@ static void note_gap(struct ax_evidence *ev, const struct ax_processor *p, int64
 	ax_ledger_gap(ev->ledger, &p->record, &g, now);
 }
 
-void ax_evidence_spooled(struct ax_evidence *ev, const struct ax_processor *p)
+/* The agent's own evidence records (evidence_gap, _summary, _resumed) are
+ * not counted as evidence; a gap is noted. */
+static bool own_evidence(const char *type)
 {
-	const char *type = p->origin.type;
-	int64_t now = (int64_t)time(NULL);
-	if (type && type[0] == 'e') { /* the agent's own: evidence_gap, _summary, _resumed */
-		if (is_type(type, "evidence_gap"))
-			note_gap(ev, p, now);
-		if (is_type(type, "evidence_gap") || is_type(type, "evidence_summary") ||
-		    is_type(type, "evidence_resumed"))
-			return;
-	}
-	bool live = is_type(type, "o365") || (type && strncmp(type, "graph", 5) == 0);
-	ax_ledger_count(ev->ledger, &p->record, live, now);
+	return type && type[0] == 'e' &&
+	       (is_type(type, "evidence_gap") || is_type(type, "evidence_summary") || is_type(type, "evidence_resumed"));
+}
+
+static bool live_type(const char *type)
+{
+	return is_type(type, "o365") || (type && strncmp(type, "graph", 5) == 0);
+}
+
+/* A record whose rule switches evidence off gets an evidence_gap record. */
+static void watch_rules(struct ax_evidence *ev, const struct ax_processor *p, int64_t now)
+{
 	for (size_t i = 0; i < p->mapping.nused; i++)
 		if (p->mapping.used[i]->gap)
 			ax_watch_rule_gap(p->mapping.used[i], &p->record, ev->ledger->catalog, now, watch_add, ev);
+}
+
+void ax_evidence_spooled(struct ax_evidence *ev, const struct ax_processor *p)
+{
+	ax_evidence_spooled_n(ev, &p, 1);
+}
+
+void ax_evidence_spooled_n(struct ax_evidence *ev, const struct ax_processor *const *p, size_t n)
+{
+	int64_t now = (int64_t)time(NULL);
+	ax_ledger_lock(ev->ledger);
+	for (size_t i = 0; i < n; i++)
+		if (!own_evidence(p[i]->origin.type))
+			ax_ledger_count_locked(ev->ledger, &p[i]->record, live_type(p[i]->origin.type), now);
+	ax_ledger_unlock(ev->ledger);
+	for (size_t i = 0; i < n; i++) {
+		if (is_type(p[i]->origin.type, "evidence_gap"))
+			note_gap(ev, p[i], now);
+		else if (!own_evidence(p[i]->origin.type))
+			watch_rules(ev, p[i], now);
+	}
 }
 
 static void on_acked(void *arg, const struct ax_record *records, size_t n)

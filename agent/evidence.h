@@ -45,6 +45,9 @@ struct ax_ledger *ax_evidence_ledger(struct ax_evidence *ev);
 
 /* The pipeline spooled p->record (its origin is the processor's last). */
 void ax_evidence_spooled(struct ax_evidence *ev, const struct ax_processor *p);
+/* The same for n records, the ledger's lock taken once for them: the
+ * output threads take it to count what they delivered. */
+void ax_evidence_spooled_n(struct ax_evidence *ev, const struct ax_processor *const *p, size_t n);
 /* The output's acknowledged records go to the ledger (the delivery's acked hook). */
 void ax_evidence_attach(struct ax_evidence *ev, struct ax_delivery *d);
 /* Periodic work of the pipeline thread: summaries, the watch, saving. */

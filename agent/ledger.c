@@ -406,13 +406,18 @@ static int32_t day_of(struct ax_ledger *l, const struct ax_record *r, int64_t no
 void ax_ledger_count(struct ax_ledger *l, const struct ax_record *r, bool live, int64_t now)
 {
 	ax_ledger_lock(l);
+	ax_ledger_count_locked(l, r, live, now);
+	ax_ledger_unlock(l);
+}
+
+void ax_ledger_count_locked(struct ax_ledger *l, const struct ax_record *r, bool live, int64_t now)
+{
 	int64_t t;
 	int32_t day = day_of(l, r, now, &t);
 	struct ax_ledger_stream *s = ax_ledger_stream(l, r->tenant, r->source, r->content_type);
 	struct ax_ledger_row *row = s ? ax_ledger_row(l, s, day) : NULL;
 	if (!row) {
 		l->lost++;
-		ax_ledger_unlock(l);
 		return;
 	}
 	s->live = live;
@@ -434,7 +439,6 @@ void ax_ledger_count(struct ax_ledger *l, const struct ax_record *r, bool live, 
 		c->records++;
 		tenant->ctl_last[k] = now;
 	}
-	ax_ledger_unlock(l);
 }
 
 static char *dup_or_null(const char *s)

@@ -152,6 +152,8 @@ int ax_ledger_output(struct ax_ledger *l, const char *name);
 
 /* The pipeline spooled r (live: from an API with a 7-day horizon). */
 void ax_ledger_count(struct ax_ledger *l, const struct ax_record *r, bool live, int64_t now);
+/* The same with the lock held, so that the records of a chunk take it once. */
+void ax_ledger_count_locked(struct ax_ledger *l, const struct ax_record *r, bool live, int64_t now);
 /* The pipeline spooled an evidence_gap record about r's stream. */
 void ax_ledger_gap(struct ax_ledger *l, const struct ax_record *r, const struct ax_ledger_gap *g, int64_t now);
 /* Output out acknowledged these records. */

@@ -104,6 +104,27 @@ static ax_err spool_put(struct ax_pipeline *p, const struct ax_processor *proc)
 	return proc ? ax_spool_append(p->spool, &proc->record, p->stop) : ax_spool_flush(p->spool, p->stop);
 }
 
+/* Tells the evidence ledger of the chunk's records spooled so far. */
+static void count_spooled(struct ax_pipeline *p)
+{
+	if (p->nspooled)
+		ax_evidence_spooled_n(p->evidence, p->spooled, p->nspooled);
+	p->nspooled = 0;
+}
+
+/* An own record is told at once (p->own takes the next one); a chunk's
+ * records once the chunk is spooled (count_spooled). */
+static void note_spooled(struct ax_pipeline *p, const struct ax_processor *proc)
+{
+	if (proc == &p->own) {
+		ax_evidence_spooled(p->evidence, proc);
+		return;
+	}
+	if (p->nspooled == AX_PIPELINE_CHUNK)
+		count_spooled(p);
+	p->spooled[p->nspooled++] = proc;
+}
+
 /* Retries what a full disk refused until it is taken or the agent stops. */
 static enum spooled spool_retry(struct ax_pipeline *p, const struct ax_processor *proc)
 {
@@ -111,7 +132,7 @@ static enum spooled spool_retry(struct ax_pipeline *p, const struct ax_processor
 		ax_err err = spool_put(p, proc);
 		if (!err) {
 			if (proc && p->evidence)
-				ax_evidence_spooled(p->evidence, proc);
+				note_spooled(p, proc);
 			return SPOOLED;
 		}
 		if (err == AX_ERR_AGAIN || (err == AX_ERR_IO && atomic_load(p->stop)))
@@ -366,6 +387,7 @@ void ax_pipeline_consume(struct ax_pipeline *p, struct ax_unit *u, const struct 
 		ax_fanout_retire(p->fanout);
 		for (size_t j = 0; j < c->n && all_in; j++)
 			all_in = handle_record(p, c, j, stream, counts) != STOPPED;
+		count_spooled(p); /* before the chunk's slot takes the next chunk */
 	}
 	ax_fanout_join_all(p->fanout); /* chunks started after the spool stopped taking records */
 	if (all_in) /* a unit ends a frame: readers see it at once */

@@ -58,6 +58,10 @@ struct ax_pipeline {
 		bool moved;
 	} inflight;
 	struct ax_processor own; /* the agent's own records: spooled even while proc's wait for room */
+	/* a chunk's records spooled and not yet told to the evidence ledger:
+	 * told at the chunk's end, under one hold of its lock */
+	const struct ax_processor *spooled[AX_PIPELINE_CHUNK];
+	size_t nspooled;
 	struct ax_spool *spool;
 	struct ax_deadletter *dead_letter;
 	const struct ax_agent_conf *agent;
