@@ -145,7 +145,8 @@ static void test_cut_short(void **state)
 	}
 }
 
-/* Every NUL but the JSON's, made a letter: the strings run on, the record is refused. */
+/* Every 0 byte after the JSON's NUL made a letter: a string end (the strings run on), or
+ * a severity or control count of 0 (then out of range); each time the record is refused. */
 static void test_missing_nul(void **state)
 {
 	(void)state;
