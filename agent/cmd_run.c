@@ -48,6 +48,7 @@
 
 #define QUEUE_BYTES (32u << 20)
 #define POP_WAIT_MS 200
+#define SPOOL_CATCH_UP_MS 1000 /* spool = memory: an output that committed this recently is waited for */
 #define SPOOL_STALL_MS 5000 /* spool_full = drop_oldest: an output this long without progress is dropped from */
 #define ACK_POLL_MS 5 /* spool = memory: how often waiting units look for acknowledgements */
 #define END_POLL_MS 5 /* a replay read to its end: how often it looks whether its outputs have everything */
@@ -267,6 +268,7 @@ static int open_spool(struct run *r)
 	struct ax_spool_conf conf = {
 		.dir = agent->spool == AX_SPOOL_DISK ? dir : NULL, .max_size = agent->spool_max_size,
 		.drop_oldest = agent->spool_full == AX_SPOOL_DROP_OLDEST, .stall_ms = SPOOL_STALL_MS,
+		.catch_up_ms = SPOOL_CATCH_UP_MS,
 		.fsync = agent->spool_fsync,
 		.compress_level = (int)agent->spool_compress, .max_record = agent->max_record_size,
 		.outputs = names, .noutputs = r->noutputs, .metrics = metrics,

@@ -32,6 +32,7 @@
  * usual case) decodes them in place instead of reading them back (in a
  * one-core replay, 98% of the frames are taken from the last 8). */
 #define RECENT_FRAMES 8
+#define CATCH_UP_WAIT_MS 10 /* the writer, for outputs close behind (coming_for) */
 #define LOG_NAME "spool"
 
 struct segment {
@@ -856,6 +857,25 @@ static bool store_before(struct ax_spool *sp, uint64_t end)
 	}
 }
 
+/* Under lock, spool = memory: whether every output that still needs r
+ * committed lately (an output that reads all there is sends and commits at
+ * once: none holds frames waiting for more). The writer then waits for them
+ * rather than copy r into the memfd for them to copy back: in a replay to
+ * HEC or Kafka that pair was a tenth of the CPU. A memory spool's sources
+ * follow the slowest output anyway (their checkpoints wait for every ack). */
+static bool coming_for(const struct ax_spool *sp, const struct recent_frame *r)
+{
+	if (sp->dir || !sp->conf.catch_up_ms)
+		return false;
+	int64_t now = now_ms();
+	for (size_t i = 0; i < sp->conf.noutputs; i++) {
+		const struct cursor *c = &sp->cursors[i];
+		if (c->pos.frame < r->next && now - c->progress_ms > sp->conf.catch_up_ms)
+			return false;
+	}
+	return true;
+}
+
 /* Under lock: the slot for a new recent frame, the oldest unpinned one. Its
  * frame, if it must be stored, is stored first (and the slot chosen again: a
  * reader may have taken it meanwhile); NULL when every slot is pinned or a
@@ -871,6 +891,10 @@ static struct recent_frame *recent_slot(struct ax_spool *sp)
 		}
 		if (!slot || !must_store(sp, slot))
 			return slot;
+		if (coming_for(sp, slot)) {
+			wait_changed(sp, CATCH_UP_WAIT_MS);
+			continue;
+		}
 		if (!store_recent(sp, slot))
 			return NULL;
 	}

@@ -36,6 +36,7 @@ struct ax_spool_conf {
 	uint64_t max_size;        /* bytes of segments */
 	bool drop_oldest;         /* when full, drop what only stalled outputs need; otherwise wait */
 	int64_t stall_ms;         /* an output without progress for this long is stalled */
+	int64_t catch_up_ms;      /* in memory: an output that committed this recently is waited for (0: never) */
 	bool fsync;               /* ax_spool_sync makes the records durable */
 	int compress_level;       /* zlib level of frames, 0: stored as is */
 	size_t max_record;        /* the largest enriched record */

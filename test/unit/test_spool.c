@@ -684,13 +684,15 @@ static int read_commit(struct ax_spool_reader *rd, int first)
 }
 
 /* In memory, frames both outputs took and committed while they were among
- * the latest ones are never written; once b falls behind, what it has not
- * committed is written as it leaves them, and b reads it back whole. */
+ * the latest ones are never written; once b stops committing, the writer
+ * waits for it catch_up_ms, then what it has not committed is written as it
+ * leaves them, and b reads it back whole. */
 static void test_memory_unwritten(void **state)
 {
 	(void)state;
 	struct fixture *f = fixture(64 << 20, 0);
 	f->conf.dir = NULL;
+	f->conf.catch_up_ms = 50;
 	open_spool(f);
 	struct ax_spool_reader *a = reader(f, "a"), *b = reader(f, "b");
 	int next_a = 0, next_b = 0;
@@ -713,6 +715,64 @@ static void test_memory_unwritten(void **state)
 	assert_int_equal(ax_spool_committed_min(f->sp), ax_spool_end(f->sp));
 	ax_spool_reader_close(a);
 	ax_spool_reader_close(b);
+	done(f);
+}
+
+/* Appends records 0..n-1 and seals their frame; done when all went in. */
+struct writer {
+	struct fixture *f;
+	int n;
+	atomic_int done;
+};
+
+static void *write_records(void *arg)
+{
+	struct writer *w = arg;
+	ax_err err = AX_OK;
+	for (int i = 0; i < w->n && !err; i++) {
+		struct rec_text t;
+		struct ax_record r = make(&t, i);
+		err = ax_spool_append(w->f->sp, &r, &w->f->stop);
+	}
+	if (!err && !ax_spool_flush(w->f->sp, &w->f->stop))
+		atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/* In memory, an output that keeps committing but reads slower than the
+ * writer writes is waited for: no frame is copied into the memfd (without
+ * the wait, the writer runs 40 frames ahead and copies them). */
+static void test_memory_waits_for_slow_output(void **state)
+{
+	(void)state;
+	static const char *const one_output[] = { "a" };
+	struct fixture *f = fixture(64 << 20, 0);
+	f->conf.dir = NULL;
+	f->conf.outputs = one_output;
+	f->conf.noutputs = 1;
+	f->conf.catch_up_ms = 60000;
+	open_spool(f);
+	struct ax_spool_reader *a = reader(f, "a");
+	struct writer w = { .f = f, .n = 16000 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, write_records, &w), 0);
+	int next = 0;
+	for (int64_t deadline = mono_ms() + 30000; next < w.n && mono_ms() < deadline;) {
+		const struct ax_record *r = ax_spool_next(a);
+		if (r) {
+			check(r, next++);
+			assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+		}
+		if (!r || next % 100 == 0)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&w.done), 1);
+	assert_int_equal(next, w.n);
+	struct ax_spool_stats st = stats(f);
+	assert_int_equal(st.written, 0);
+	assert_int_equal(st.frames_read_back, 0);
+	ax_spool_reader_close(a);
 	done(f);
 }
 
@@ -813,26 +873,6 @@ static void test_waiting_reader_asks_for_sync(void **state)
 
 /* A full spool moves on: the writer waits for the outputs, the outputs for
  * a sync, which they ask for. */
-struct writer {
-	struct fixture *f;
-	int n;
-	atomic_int done;
-};
-
-static void *write_records(void *arg)
-{
-	struct writer *w = arg;
-	ax_err err = AX_OK;
-	for (int i = 0; i < w->n && !err; i++) {
-		struct rec_text t;
-		struct ax_record r = make(&t, i);
-		err = ax_spool_append(w->f->sp, &r, &w->f->stop);
-	}
-	if (!err && !ax_spool_flush(w->f->sp, &w->f->stop))
-		atomic_store(&w->done, 1);
-	return NULL;
-}
-
 static void test_full_spool_syncs(void **state)
 {
 	(void)state;
@@ -905,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_recent_frames),
 		cmocka_unit_test(test_recent_frames_memory),
 		cmocka_unit_test(test_memory_unwritten),
+		cmocka_unit_test(test_memory_waits_for_slow_output),
 		cmocka_unit_test(test_close_stores_deferred),
 		cmocka_unit_test(test_reader_waits_for_sync),
 		cmocka_unit_test(test_deferred_in_dropped_segment),
