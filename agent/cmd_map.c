@@ -106,11 +106,10 @@ static int setup(struct map_run *m)
 	ax_diag_finish(&diag);
 	if (!m->rules)
 		return AX_EXIT_USAGE;
-	if (ax_kit_init(&m->kit, m->rules))
+	if (ax_kit_init(&m->kit, m->rules, (unsigned)m->agent.max_depth))
 		return AX_EXIT_FAILURE;
 	for (size_t k = 0; k < AX_CHAIN_GROUP; k++) {
-		if (ax_processor_init_lent(&m->proc[k], m->rules, (unsigned)m->agent.max_depth,
-					   m->agent.max_record_size))
+		if (ax_processor_init_lent(&m->proc[k], m->rules, m->agent.max_record_size))
 			return AX_EXIT_FAILURE;
 		m->proc[k].kit = &m->kit;
 	}

@@ -318,7 +318,7 @@ static void find_slot(struct ax_processor *p, size_t hex, size_t tail)
 static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
 		     const char *tenant, const struct ax_seal *seal)
 {
-	const struct ax_event *ev = &p->ev;
+	const struct ax_event *ev = &p->kit->ev;
 	size_t brace = closing_brace(ev->raw, ev->raw_len);
 	struct ax_buf *b = &p->out;
 	ax_buf_clear(b);
@@ -337,10 +337,32 @@ static ax_err splice(struct ax_processor *p, const struct ax_origin *o, const ch
 	return err;
 }
 
-static void fill_record(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
-			const char *tenant)
+/* Copies the strings the record points to into p->texts: the kit's doc
+ * holding them takes the thread's next record. */
+static ax_err keep_texts(struct ax_processor *p)
 {
-	const struct ax_event *ev = &p->ev;
+	struct ax_record *r = &p->record;
+	const char **texts[] = { &r->id, &r->creation_time, &r->workload, &r->operation,
+				 &r->user, &r->client_ip, &r->content_type, &r->tenant };
+	size_t len[sizeof(texts) / sizeof(texts[0])], need = 0;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		need += (len[i] = strlen(*texts[i]) + 1);
+	ax_buf_clear(&p->texts);
+	if (ax_buf_reserve(&p->texts, need))
+		return AX_ERR_NOMEM;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *copy = p->texts.data + p->texts.len;
+		memcpy(copy, *texts[i], len[i]);
+		p->texts.len += len[i];
+		*texts[i] = copy;
+	}
+	return AX_OK;
+}
+
+static ax_err fill_record(struct ax_processor *p, const struct ax_origin *o, const char *ctype,
+			  const char *tenant)
+{
+	const struct ax_event *ev = &p->kit->ev;
 	const struct ax_catalog *cat = &p->rules->catalog;
 	struct ax_record *r = &p->record;
 	r->json = p->out.data;
@@ -365,12 +387,14 @@ static void fill_record(struct ax_processor *p, const struct ax_origin *o, const
 	r->source = o->source;
 	r->content_type = ctype;
 	r->tenant = tenant;
+	return keep_texts(p);
 }
 
-ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules)
+ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules, unsigned max_depth)
 {
-	*k = (struct ax_kit){ .cache = ax_match_cache_create(rules), .iso_cache = iso_cache_create() };
-	return k->cache && k->iso_cache ? AX_OK : AX_ERR_NOMEM;
+	*k = (struct ax_kit){ .cache = ax_match_cache_create(rules), .iso_cache = iso_cache_create(),
+			      .doc = ax_json_doc_create(max_depth) };
+	return k->cache && k->iso_cache && k->doc ? AX_OK : AX_ERR_NOMEM;
 }
 
 void ax_kit_finish(struct ax_kit *k)
@@ -378,11 +402,11 @@ void ax_kit_finish(struct ax_kit *k)
 	ax_match_cache_destroy(k->cache);
 	iso_cache_destroy(k->iso_cache);
 	ax_chain_hasher_destroy(k->hasher);
+	ax_json_doc_destroy(k->doc);
 	*k = (struct ax_kit){ 0 };
 }
 
-ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules,
-			      unsigned max_depth, size_t max_record)
+ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules, size_t max_record)
 {
 	memset(p, 0, sizeof(*p));
 	p->rules = rules;
@@ -390,25 +414,25 @@ ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rul
 	/* The enriched record is the original plus a bounded tail. */
 	ax_buf_init(&p->out, max_record + 64 * 1024);
 	ax_buf_init(&p->origin_text, 64 * 1024);
-	p->doc = ax_json_doc_create(max_depth);
-	return p->doc ? AX_OK : AX_ERR_NOMEM;
+	ax_buf_init(&p->texts, max_record + 64 * 1024); /* strings of the record and its origin */
+	return AX_OK;
 }
 
 ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
 			 unsigned max_depth, size_t max_record)
 {
-	ax_err err = ax_processor_init_lent(p, rules, max_depth, max_record);
+	ax_err err = ax_processor_init_lent(p, rules, max_record);
 	if (!err)
-		err = ax_kit_init(&p->own, rules);
+		err = ax_kit_init(&p->own, rules, max_depth);
 	p->kit = &p->own;
 	return err;
 }
 
 void ax_processor_finish(struct ax_processor *p)
 {
-	ax_json_doc_destroy(p->doc);
 	ax_kit_finish(&p->own);
 	ax_buf_finish(&p->out);
+	ax_buf_finish(&p->texts);
 	ax_buf_finish(&p->origin_text);
 	free(p->origin.source);
 	free(p->origin.type);
@@ -425,29 +449,29 @@ ax_err ax_process_numbered(struct ax_processor *p, const char *raw, size_t len, 
 			   const struct ax_seal *seal)
 {
 	p->reason[0] = '\0';
-	ax_err err = ax_event_decode(&p->ev, p->doc, &p->rules->keys, raw, len);
+	struct ax_event *ev = &p->kit->ev;
+	ax_err err = ax_event_decode(ev, p->kit->doc, &p->rules->keys, raw, len);
 	if (err == AX_ERR_NOT_OBJECT) {
 		snprintf(p->reason, sizeof(p->reason), "not a JSON object");
 		return err;
 	}
 	if (err) {
-		snprintf(p->reason, sizeof(p->reason), "%s: %s", ax_strerror(err), ax_json_error(p->doc));
+		snprintf(p->reason, sizeof(p->reason), "%s: %s", ax_strerror(err), ax_json_error(p->kit->doc));
 		return err;
 	}
-	if (p->ev.field[AX_F_ISO27001] || p->ev.field[AX_F_ANNEXA]) {
+	if (ev->field[AX_F_ISO27001] || ev->field[AX_F_ANNEXA]) {
 		snprintf(p->reason, sizeof(p->reason), "record already has an \"iso27001\" or \"annexa\" member (enriched before?)");
 		return AX_ERR_JSON;
 	}
-	ax_mapper_eval_cached(p->rules, p->kit->cache, &p->ev, &p->mapping);
-	const char *ctype = o->content_type ? o->content_type : ax_event_content_type(&p->ev);
-	const char *tenant = o->tenant ? o->tenant : tenant_of(&p->ev);
+	ax_mapper_eval_cached(p->rules, p->kit->cache, ev, &p->mapping);
+	const char *ctype = o->content_type ? o->content_type : ax_event_content_type(ev);
+	const char *tenant = o->tenant ? o->tenant : tenant_of(ev);
 	err = splice(p, o, ctype, tenant, seal);
-	if (err) {
+	if (!err)
+		err = fill_record(p, o, ctype, tenant);
+	if (err)
 		snprintf(p->reason, sizeof(p->reason), "cannot enrich: %s", ax_strerror(err));
-		return err;
-	}
-	fill_record(p, o, ctype, tenant);
-	return AX_OK;
+	return err;
 }
 
 ax_err ax_process_renumber(struct ax_processor *p, const struct ax_seal *seal)

@@ -38,9 +38,13 @@ struct ax_kit {
 	struct ax_match_cache *cache;
 	struct ax_iso_cache *iso_cache;
 	struct ax_chain_hasher *hasher;
+	/* the record being processed, parsed: scratch, so it stays in the cache
+	 * of the thread's core (a processor's record goes to another thread) */
+	struct ax_json_doc *doc;
+	struct ax_event ev;
 };
 
-ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules) AX_WARN_UNUSED;
+ax_err ax_kit_init(struct ax_kit *k, const struct ax_rules *rules, unsigned max_depth) AX_WARN_UNUSED;
 void ax_kit_finish(struct ax_kit *k);
 
 struct ax_processor {
@@ -54,10 +58,9 @@ struct ax_processor {
 	bool origin_ok;
 	struct ax_buf origin_text;
 	size_t origin_head;
-	struct ax_json_doc *doc;
-	struct ax_event ev;
 	struct ax_mapping mapping;
 	struct ax_buf out;
+	struct ax_buf texts; /* the record's strings, copied from the kit's doc */
 	const char *controls[AX_CSET_MAX];
 	struct ax_record record;
 	struct ax_chain_slot slot;      /* where a numbered record's chain value goes */
@@ -70,8 +73,7 @@ struct ax_processor {
 ax_err ax_processor_init(struct ax_processor *p, const struct ax_rules *rules,
 			 unsigned max_depth, size_t max_record) AX_WARN_UNUSED;
 /* The same without a kit of its own: p->kit is set before each use. */
-ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules,
-			      unsigned max_depth, size_t max_record) AX_WARN_UNUSED;
+ax_err ax_processor_init_lent(struct ax_processor *p, const struct ax_rules *rules, size_t max_record) AX_WARN_UNUSED;
 void ax_processor_finish(struct ax_processor *p);
 /* Decodes, maps and enriches raw; on success p->record describes the
  * enriched record (valid until the next call). On failure p->reason says why

@@ -16,6 +16,7 @@
 #include "watch.h"
 
 #define EVIDENCE(field) offsetof(struct ax_evidence_conf, field)
+#define GAP_MAX_DEPTH 16 /* an evidence_gap record (sources/gap.c), enriched */
 #define SUMMARY_DAYS_BACK 7 /* days missed while stopped that still get their summary */
 
 const struct ax_option ax_evidence_options[] = {
@@ -58,6 +59,7 @@ struct ax_evidence {
 	bool save_failed, marks_changed;
 	struct own_record *own;
 	size_t nown;
+	struct ax_json_doc *gap_doc; /* an evidence_gap record, parsed again (note_gap) */
 };
 
 static void own_free(struct own_record *o)
@@ -139,6 +141,7 @@ void ax_evidence_destroy(struct ax_evidence *ev)
 	for (size_t i = 0; i < ev->nown; i++)
 		own_free(&ev->own[i]);
 	free(ev->own);
+	ax_json_doc_destroy(ev->gap_doc);
 	free(ev);
 }
 
@@ -167,26 +170,38 @@ static bool is_type(const char *type, const char *name)
 	return type && type[0] == name[0] && strcmp(type, name) == 0;
 }
 
-static const char *member(const struct ax_processor *p, const char *name)
+static const char *member(const struct ax_json_doc *doc, const char *name)
 {
-	const struct ax_jnode *n = ax_json_get(p->doc, p->ev.root, name, strlen(name));
-	return n && n->type == AX_J_STRING ? ax_json_text(p->doc, n) : NULL;
+	const struct ax_jnode *n = ax_json_get(doc, ax_json_root(doc), name, strlen(name));
+	return n && n->type == AX_J_STRING ? ax_json_text(doc, n) : NULL;
 }
 
-static int64_t member_time(const struct ax_processor *p, const char *name)
+static int64_t member_time(const struct ax_json_doc *doc, const char *name)
 {
-	const char *s = member(p, name);
+	const char *s = member(doc, name);
 	int64_t ticks;
 	return s && ax_time_parse(s, strlen(s), &ticks) ? ticks / AX_TICKS_PER_SEC : 0;
 }
 
+/* The record is parsed again: the worker that parsed it has moved on to
+ * others (and gap records are few). */
 static void note_gap(struct ax_evidence *ev, const struct ax_processor *p, int64_t now)
 {
-	const char *control = member(p, "control");
+	if (!ev->gap_doc && !(ev->gap_doc = ax_json_doc_create(GAP_MAX_DEPTH))) {
+		ax_error("evidence", "the evidence_gap record %s is not in the ledger: out of memory", p->record.id);
+		return;
+	}
+	const struct ax_json_doc *doc = ev->gap_doc;
+	if (ax_json_parse(ev->gap_doc, p->record.json, p->record.len)) {
+		ax_error("evidence", "the evidence_gap record %s is not in the ledger: it does not parse (%s)",
+			 p->record.id, ax_json_error(ev->gap_doc));
+		return;
+	}
+	const char *control = member(doc, "control");
 	struct ax_ledger_gap g = {
-		.reason = (char *)member(p, "reason"), .detail = (char *)member(p, "detail"),
-		.content_id = (char *)member(p, "content_id"), .from = member_time(p, "window_start"),
-		.to = member_time(p, "window_end"), .time = now,
+		.reason = (char *)member(doc, "reason"), .detail = (char *)member(doc, "detail"),
+		.content_id = (char *)member(doc, "content_id"), .from = member_time(doc, "window_start"),
+		.to = member_time(doc, "window_end"), .time = now,
 		.control = control ? ax_ledger_control(ev->ledger, control) : -1,
 	};
 	ax_ledger_gap(ev->ledger, &p->record, &g, now);

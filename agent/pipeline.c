@@ -28,7 +28,7 @@ static void journal_chains(void *arg)
 }
 
 /* Workers for a unit's chunks: one a CPU, the pipeline's thread one of them. */
-static ax_err start_workers(struct ax_pipeline *p, const struct ax_rules *rules)
+static ax_err start_workers(struct ax_pipeline *p, const struct ax_rules *rules, unsigned max_depth)
 {
 	unsigned cpus = ax_fanout_cpus();
 	p->fanout = ax_fanout_create(cpus > 1 ? cpus - 1 : 0);
@@ -36,7 +36,7 @@ static ax_err start_workers(struct ax_pipeline *p, const struct ax_rules *rules)
 		return AX_ERR_NOMEM;
 	ax_err err = AX_OK;
 	for (unsigned w = 0; w <= ax_fanout_helpers(p->fanout) && !err; w++)
-		err = ax_kit_init(&p->kit[w], rules);
+		err = ax_kit_init(&p->kit[w], rules, max_depth);
 	return err;
 }
 
@@ -50,9 +50,9 @@ ax_err ax_pipeline_init(struct ax_pipeline *p, const struct ax_agent_conf *agent
 	ax_err err = ax_processor_init(&p->own, rules, depth, agent->max_record_size);
 	for (size_t c = 0; c < AX_FANOUT_JOBS; c++)
 		for (size_t k = 0; k < AX_PIPELINE_CHUNK && !err; k++)
-			err = ax_processor_init_lent(&p->chunk[c].proc[k], rules, depth, agent->max_record_size);
+			err = ax_processor_init_lent(&p->chunk[c].proc[k], rules, agent->max_record_size);
 	if (!err)
-		err = start_workers(p, rules);
+		err = start_workers(p, rules, depth);
 	if (!err)
 		err = ax_chains_init(&p->chains, agent->state_dir, agent->spool_fsync);
 	if (!err)

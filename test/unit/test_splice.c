@@ -416,6 +416,41 @@ static void test_record_fields(void **state)
 	assert_string_equal(r->tenant, "t-9");
 }
 
+/* Processors lent one kit (a worker's) keep their records whole: the kit's
+ * parse of the next record does not change the strings of the last. */
+static void test_record_fields_own_their_strings(void **state)
+{
+	struct fixture *f = *state;
+	struct ax_kit kit;
+	struct ax_processor a, b;
+	assert_int_equal(ax_kit_init(&kit, f->rules, 64), AX_OK);
+	assert_int_equal(ax_processor_init_lent(&a, f->rules, 4u << 20), AX_OK);
+	assert_int_equal(ax_processor_init_lent(&b, f->rules, 4u << 20), AX_OK);
+	a.kit = b.kit = &kit;
+	static const char ra[] = "{\"Id\":\"a-1\",\"CreationTime\":\"2026-11-23T07:00:00\",\"Workload\":\"Exchange\","
+				 "\"Operation\":\"Send\",\"UserId\":\"alice@contoso\",\"ClientIP\":\"10.0.0.1\","
+				 "\"OrganizationId\":\"t-a\"}";
+	static const char rb[] = "{\"Id\":\"b-2\",\"CreationTime\":\"2026-11-24T08:00:00\",\"Workload\":\"SharePoint\","
+				 "\"Operation\":\"FileAccessed\",\"UserId\":\"bob@contoso\",\"ClientIP\":\"10.0.0.2\","
+				 "\"OrganizationId\":\"t-b\"}";
+	assert_int_equal(ax_process(&a, ra, strlen(ra), &f->origin), AX_OK);
+	assert_int_equal(ax_process(&b, rb, strlen(rb), &f->origin), AX_OK);
+	const struct ax_record *r = &a.record;
+	assert_string_equal(r->id, "a-1");
+	assert_string_equal(r->creation_time, "2026-11-23T07:00:00");
+	assert_string_equal(r->workload, "Exchange");
+	assert_string_equal(r->operation, "Send");
+	assert_string_equal(r->user, "alice@contoso");
+	assert_string_equal(r->client_ip, "10.0.0.1");
+	assert_string_equal(r->content_type, "Audit.Exchange");
+	assert_string_equal(r->tenant, "t-a");
+	assert_string_equal(b.record.id, "b-2");
+	assert_string_equal(b.record.tenant, "t-b");
+	ax_processor_finish(&a);
+	ax_processor_finish(&b);
+	ax_kit_finish(&kit);
+}
+
 static const struct {
 	const char *raw;
 	const char *ctype;
@@ -485,6 +520,7 @@ int main(void)
 		T(test_origin_changes),
 		T(test_iso_per_record),
 		T(test_record_fields),
+		T(test_record_fields_own_their_strings),
 		T(test_content_type),
 		T(test_escaping),
 	};
