@@ -857,23 +857,28 @@ static bool store_before(struct ax_spool *sp, uint64_t end)
 	}
 }
 
-/* Under lock, spool = memory: whether every output that still needs r
- * committed lately (an output that reads all there is sends and commits at
- * once: none holds frames waiting for more). The writer then waits for them
- * rather than copy r into the memfd for them to copy back: in a replay to
- * HEC or Kafka that pair was a tenth of the CPU. A memory spool's sources
- * follow the slowest output anyway (their checkpoints wait for every ack). */
+/* Under lock, spool = memory: whether some output still needs r and every
+ * one that does committed lately (an output that reads all there is sends
+ * and commits at once: none holds frames waiting for more). The writer then
+ * waits for them rather than copy r into the memfd for them to copy back:
+ * in a replay to HEC or Kafka that pair was a tenth of the CPU. A memory
+ * spool's sources follow the slowest output anyway (their checkpoints wait
+ * for every ack). */
 static bool coming_for(const struct ax_spool *sp, const struct recent_frame *r)
 {
 	if (sp->dir || !sp->conf.catch_up_ms)
 		return false;
 	int64_t now = now_ms();
+	bool needed = false;
 	for (size_t i = 0; i < sp->conf.noutputs; i++) {
 		const struct cursor *c = &sp->cursors[i];
-		if (c->pos.frame < r->next && now - c->progress_ms > sp->conf.catch_up_ms)
+		if (c->pos.frame >= r->next)
+			continue;
+		if (now - c->progress_ms > sp->conf.catch_up_ms)
 			return false;
+		needed = true;
 	}
-	return true;
+	return needed;
 }
 
 /* Under lock: the slot for a new recent frame, the oldest unpinned one. Its
