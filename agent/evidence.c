@@ -172,8 +172,7 @@ static bool is_type(const char *type, const char *name)
 
 static const char *member(const struct ax_json_doc *doc, const char *name)
 {
-	const struct ax_jnode *n = ax_json_get(doc, ax_json_root(doc), name, strlen(name));
-	return n && n->type == AX_J_STRING ? ax_json_text(doc, n) : NULL;
+	return ax_json_get_string(doc, ax_json_root(doc), name);
 }
 
 static int64_t member_time(const struct ax_json_doc *doc, const char *name)

@@ -571,6 +571,12 @@ const char *ax_json_text(const struct ax_json_doc *d, const struct ax_jnode *n)
 	return (n->type == AX_J_STRING || n->type == AX_J_NUMBER) ? d->arena + n->str : "";
 }
 
+const char *ax_json_get_string(const struct ax_json_doc *d, const struct ax_jnode *obj, const char *key)
+{
+	const struct ax_jnode *n = ax_json_get(d, obj, key, strlen(key));
+	return n && n->type == AX_J_STRING ? ax_json_text(d, n) : NULL;
+}
+
 const char *ax_json_key(const struct ax_json_doc *d, const struct ax_jnode *n)
 {
 	return n->key == AX_JNONE ? "" : d->arena + n->key;

@@ -57,6 +57,8 @@ const struct ax_jnode *ax_json_next(const struct ax_json_doc *doc, const struct 
 const struct ax_jnode *ax_json_get(const struct ax_json_doc *doc, const struct ax_jnode *obj,
 				   const char *key, size_t key_len);
 const char *ax_json_text(const struct ax_json_doc *doc, const struct ax_jnode *n);
+/* The text of obj's string member key; NULL if absent or not a string. */
+const char *ax_json_get_string(const struct ax_json_doc *doc, const struct ax_jnode *obj, const char *key);
 const char *ax_json_key(const struct ax_json_doc *doc, const struct ax_jnode *n);
 
 #endif

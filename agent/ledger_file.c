@@ -231,8 +231,7 @@ struct loader {
 
 static const char *get_str(const struct loader *ld, const struct ax_jnode *obj, const char *key)
 {
-	const struct ax_jnode *n = ax_json_get(ld->doc, obj, key, strlen(key));
-	return n && n->type == AX_J_STRING ? ax_json_text(ld->doc, n) : NULL;
+	return ax_json_get_string(ld->doc, obj, key);
 }
 
 static uint64_t get_u64(const struct loader *ld, const struct ax_jnode *obj, const char *key)
