@@ -32,6 +32,7 @@
  * usual case) decodes them in place instead of reading them back (in a
  * one-core replay, 98% of the frames are taken from the last 8). */
 #define RECENT_FRAMES 8
+#define RELEASE_MAX 8 /* segments deleted at a time (release_segments) */
 #define CATCH_UP_WAIT_MS 10 /* the writer, for outputs close behind (coming_for) */
 #define LOG_NAME "spool"
 
@@ -1239,8 +1240,8 @@ void ax_spool_get_stats(struct ax_spool *sp, struct ax_spool_stats *st)
 /* Every output has everything: the segment being written can go too. */
 static void remove_delivered_tail(struct ax_spool *sp)
 {
-	pthread_mutex_lock(&sp->lock);
 	release_segments(sp);
+	pthread_mutex_lock(&sp->lock);
 	if (sp->nsegs == 1 && sp->dir) {
 		char *path = segment_path(sp, sp->segs[0].base);
 		if (path && unlink(path) == 0) {
@@ -1483,13 +1484,15 @@ static bool load_frame(struct ax_spool_reader *rd)
 			return true;
 		}
 		uint64_t base = s->base, limit = s->size;
+		int done_fd = -1; /* closed without the lock (release_segments) */
 		if (rd->fd < 0 || rd->seg_base != base) {
-			if (rd->fd >= 0)
-				close(rd->fd);
+			done_fd = rd->fd;
 			rd->fd = dup(s->fd); /* stays readable if the segment is dropped meanwhile */
 			rd->seg_base = base;
 		}
 		pthread_mutex_unlock(&rd->sp->lock);
+		if (done_fd >= 0)
+			close(done_fd);
 		if (rd->fd < 0)
 			return false;
 		if (read_back(rd, base, limit))
@@ -1526,24 +1529,18 @@ struct ax_spool_pos ax_spool_tell(const struct ax_spool_reader *rd)
 	return rd->pos;
 }
 
-/* Under lock: deletes the segments every output is past (not the one being written). */
-static void release_segments(struct ax_spool *sp)
+/* Under lock: takes up to RELEASE_MAX segments every output is past (not
+ * the one being written) off the list, into gone; how many. */
+static size_t take_released(struct ax_spool *sp, struct segment *gone)
 {
 	uint64_t min = sp->end;
 	for (size_t i = 0; i < sp->conf.noutputs; i++)
 		if (sp->cursors[i].pos.frame < min)
 			min = sp->cursors[i].pos.frame;
 	size_t n = 0;
-	while (n + 1 < sp->nsegs && sp->segs[n].base + sp->segs[n].size <= min) {
-		struct segment *s = &sp->segs[n];
-		if (sp->dir) {
-			char *path = segment_path(sp, s->base);
-			if (path && unlink(path) != 0)
-				ax_warn(LOG_NAME, "cannot delete %s: %s", path, strerror(errno));
-			free(path);
-		}
-		close(s->fd);
-		sp->bytes -= s->size;
+	while (n + 1 < sp->nsegs && n < RELEASE_MAX && sp->segs[n].base + sp->segs[n].size <= min) {
+		gone[n] = sp->segs[n];
+		sp->bytes -= sp->segs[n].size;
 		n++;
 	}
 	if (n) {
@@ -1551,6 +1548,30 @@ static void release_segments(struct ax_spool *sp)
 		sp->nsegs -= n;
 		sp->stats.segments = sp->nsegs;
 	}
+	return n;
+}
+
+/* Deletes the segments every output is past; the lock is held only to take
+ * them off the list: closing a full segment's last fd frees its page cache,
+ * milliseconds that the writer would wait for the lock. */
+static void release_segments(struct ax_spool *sp)
+{
+	struct segment gone[RELEASE_MAX];
+	size_t n;
+	do {
+		pthread_mutex_lock(&sp->lock);
+		n = take_released(sp, gone);
+		pthread_mutex_unlock(&sp->lock);
+		for (size_t i = 0; i < n; i++) {
+			if (sp->dir) {
+				char *path = segment_path(sp, gone[i].base);
+				if (path && unlink(path) != 0)
+					ax_warn(LOG_NAME, "cannot delete %s: %s", path, strerror(errno));
+				free(path);
+			}
+			close(gone[i].fd);
+		}
+	} while (n == RELEASE_MAX);
 }
 
 ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos)
@@ -1558,15 +1579,16 @@ ax_err ax_spool_commit(struct ax_spool_reader *rd, struct ax_spool_pos pos)
 	struct ax_spool *sp = rd->sp;
 	ax_err err = AX_OK;
 	pthread_mutex_lock(&sp->lock);
-	if (pos_before(rd->cur->pos, pos)) {
+	bool moved = pos_before(rd->cur->pos, pos);
+	if (moved) {
 		rd->cur->pos = pos;
 		rd->cur->progress_ms = now_ms();
 		err = save_cursors(sp); /* first: a crash must not leave a cursor in a deleted segment */
-		if (!err)
-			release_segments(sp);
 		pthread_cond_broadcast(&sp->changed);
 	}
 	pthread_mutex_unlock(&sp->lock);
+	if (moved && !err)
+		release_segments(sp);
 	return err;
 }
 

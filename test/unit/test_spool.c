@@ -3,6 +3,7 @@
  * corrupt segments are repaired; full spools pause or drop the oldest. */
 #include "unit.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -316,6 +317,46 @@ static void test_full_pauses(void **state)
 	assert_int_equal(ax_spool_flush(f->sp, &f->stop), AX_OK);
 	assert_int_equal(ax_spool_sync(f->sp), AX_OK);
 	assert_int_equal(read_all(a, got), written);
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+static int segment_files(struct fixture *f)
+{
+	DIR *d = opendir(f->dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		n += len > 4 && strcmp(e->d_name + len - 4, ".seg") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A commit deletes every segment the outputs are past, however many: the
+ * small segments of an earlier, smaller spool_max_size outnumber what is
+ * deleted at a time. */
+static void test_commit_deletes_all_behind(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(1 << 20, 0); /* segments of 128 KiB */
+	f->conf.noutputs = 1;
+	open_spool(f);
+	append(f, 0, 1100);
+	close_spool(f);
+	f->conf.max_size = 2 << 20; /* segments of 256 KiB from here */
+	open_spool(f);
+	append(f, 1100, 2200);
+	assert_true(segment_files(f) > 9);
+	struct ax_spool_reader *a = reader(f, "a");
+	assert_int_equal(read_all(a, 0), 2200);
+	assert_int_equal(ax_spool_commit(a, ax_spool_tell(a)), AX_OK);
+	assert_int_equal(segment_files(f), 1); /* the one being written */
+	struct ax_spool_stats st;
+	ax_spool_get_stats(f->sp, &st);
+	assert_int_equal(st.segments, 1);
+	assert_true(st.bytes < (256 << 10));
 	ax_spool_reader_close(a);
 	done(f);
 }
@@ -934,6 +975,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_bit_flip),
 		cmocka_unit_test(test_full_pauses),
+		cmocka_unit_test(test_commit_deletes_all_behind),
 		cmocka_unit_test(test_full_own_records),
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_drop_oldest_memory),
