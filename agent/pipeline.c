@@ -9,7 +9,6 @@
 #include "sources/gap.h"
 #include "version.h"
 
-#define SYNC_EVERY_UNITS 2    /* units spooled between two requests to the syncer (see synced_to) */
 #define SYNC_WAIT_MS 5        /* idle, how long the pipeline waits for the spool's syncer at a time */
 #define DISK_RETRY_MS 1000
 #define NEVER_SAFE UINT64_MAX /* spooled_to of a unit whose records did not all get in */
@@ -411,11 +410,13 @@ static void save_chains(struct ax_pipeline *p)
 }
 
 /* spool = disk: what is durable. The spool's syncer thread syncs while
- * the pipeline goes on, asked every SYNC_EVERY_UNITS units: with a file
- * source's 4 units in flight, 2 are made safe (and its checkpoint written
- * once for both, in its thread) while the pipeline works on the other 2;
- * syncing itself once the queue ran dry left it idle for the sync, the
- * checkpoint and the next read. Once a second the pipeline syncs itself,
+ * the pipeline goes on, asked after every unit (requests made during a
+ * sync are served by one more): each unit is made safe, and its source's
+ * checkpoint written in the source's thread, while the pipeline works on
+ * the next ones. Syncing itself once the queue ran dry left the pipeline
+ * idle for the sync, the checkpoint and the next read; asking every second
+ * unit still left it waiting with the queue empty (a file source has 4
+ * units in flight). Once a second the pipeline syncs itself,
  * so the streams' positions are saved with a spool synced to where they
  * are. Idle, it waits a little for the syncer. */
 static bool synced_to(struct ax_pipeline *p, bool idle, uint64_t *safe)
@@ -428,7 +429,7 @@ static bool synced_to(struct ax_pipeline *p, bool idle, uint64_t *safe)
 		*safe = end;
 		return true;
 	}
-	if (idle || p->unsynced >= SYNC_EVERY_UNITS) {
+	if (idle || p->unsynced) {
 		ax_spool_sync_async(p->spool);
 		p->unsynced = 0;
 	}
