@@ -106,7 +106,7 @@ ax_err ax_file_checkpoint_save(const char *path, const struct ax_file_position *
 				       (int64_t)pos->line, (int64_t)pos->tail };
 	struct ax_checkpoint_field fields[POSITION_FIELDS + 1];
 	position_fields(v, fields);
-	return ax_checkpoint_fields_save(path, fields);
+	return ax_checkpoint_fields_save(path, fields, AX_FILE_CHECKPOINT_SYNC_EVERY);
 }
 
 enum ax_file_resume ax_file_resume_decide(const struct ax_file_position *cp, bool found, uint64_t device,
@@ -423,10 +423,11 @@ struct file_runner {
 	struct ax_unit *pending[UNITS_IN_FLIGHT]; /* pushed, oldest first */
 	size_t npending;
 	bool frozen;
-	/* Per file (NULL without checkpoints): the position delivered, and
-	 * whether it still has to be written; dirty files lie in [lo, hi). */
+	/* Per file (NULL without checkpoints): the position delivered,
+	 * whether it still has to be written (dirty files lie in [lo, hi)),
+	 * and whether it was this run (synced at the end). */
 	struct ax_file_position *delivered;
-	bool *dirty;
+	bool *dirty, *saved;
 	size_t dirty_lo, dirty_hi;
 	bool save_failing; /* logged once until a save works again */
 	pthread_mutex_t lock;
@@ -508,12 +509,23 @@ static void save_checkpoints(struct file_runner *f)
 			return;
 		const char *path = ax_file_source_checkpoint(f->reader, i);
 		ax_err err = path ? ax_file_checkpoint_save(path, &pos) : AX_ERR_NOMEM;
+		f->saved[i] = true;
 		if (err && !f->save_failing)
 			ax_error(f->base.name, "cannot write checkpoint %s: %s (a restart reads its records again)",
 				 path ? path : "(no memory)", ax_strerror(err));
 		else if (!err && f->save_failing)
 			ax_info(f->base.name, "checkpoint written again");
 		f->save_failing = err != AX_OK;
+	}
+}
+
+/* At the end: the saves left to the kernel are synced. */
+static void sync_checkpoints(struct file_runner *f)
+{
+	for (size_t i = 0; i < ax_file_source_count(f->reader); i++) {
+		const char *path = f->saved[i] ? ax_file_source_checkpoint(f->reader, i) : NULL;
+		if (path && ax_checkpoint_sync(path))
+			ax_warn(f->base.name, "cannot sync checkpoint %s: %s", path, strerror(errno));
 	}
 }
 
@@ -625,13 +637,16 @@ static void file_destroy(struct ax_source *src)
 	struct file_runner *f = (struct file_runner *)src;
 	if (!f)
 		return;
-	if (f->reader && f->delivered)
+	if (f->reader && f->delivered && f->saved) {
 		save_checkpoints(f); /* what was delivered after run returned */
+		sync_checkpoints(f);
+	}
 	ax_file_source_close(f->reader);
 	for (size_t i = 0; i < UNITS_IN_FLIGHT; i++)
 		ax_unit_finish(&f->units[i]);
 	free(f->delivered);
 	free(f->dirty);
+	free(f->saved);
 	pthread_cond_destroy(&f->returned);
 	pthread_mutex_destroy(&f->lock);
 	free(f->base.name);
@@ -667,7 +682,8 @@ static struct ax_source *file_create(const char *name, const void *conf, const s
 		size_t n = ax_file_source_count(f->reader);
 		f->delivered = calloc(n, sizeof(*f->delivered));
 		f->dirty = calloc(n, sizeof(*f->dirty));
-		if (!f->delivered || !f->dirty)
+		f->saved = calloc(n, sizeof(*f->saved));
+		if (!f->delivered || !f->dirty || !f->saved)
 			*err = AX_ERR_NOMEM;
 	}
 	if (!f->reader || *err) {

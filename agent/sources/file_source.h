@@ -56,6 +56,11 @@ char *ax_file_checkpoint_path(const char *dir, const char *file);
 /* AX_OK with *found false when the file has no checkpoint yet; AX_ERR_JSON
  * when the checkpoint is damaged; AX_ERR_IO when it cannot be read. */
 ax_err ax_file_checkpoint_load(const char *path, struct ax_file_position *pos, bool *found) AX_WARN_UNUSED;
+/* Synced every AX_FILE_CHECKPOINT_SYNC_EVERY saves (a source saves once per
+ * unit): waiting for the disk at every unit held the source's reading up,
+ * and a disk spool's pipeline waited for it. ax_checkpoint_sync syncs the
+ * rest. */
+#define AX_FILE_CHECKPOINT_SYNC_EVERY 8
 ax_err ax_file_checkpoint_save(const char *path, const struct ax_file_position *pos) AX_WARN_UNUSED;
 /* What to do with a file that now has this device, inode and size, and
  * whose bytes before the checkpoint's offset have this fingerprint. */

@@ -187,6 +187,44 @@ static void test_checkpoint_two_slots(void **state)
 	free(path);
 }
 
+/* The slot holding cursor, 0 or SLOT. */
+static size_t slot_with(const char *slots, int64_t cursor)
+{
+	char line[32];
+	snprintf(line, sizeof(line), "cursor %lld\n", (long long)cursor);
+	return memmem(slots, SLOT, line, strlen(line)) ? 0 : SLOT;
+}
+
+/* Synced every 4th save: saves 4a to 4a + 3 go to one slot, the last of
+ * them synced, so the slot holding the newest synced copy is left alone
+ * until the next copy is synced; a save torn meanwhile (a power cut) leaves
+ * that copy. */
+static void test_checkpoint_sync_every(void **state)
+{
+	char *path = path_in(*state, "cp"), synced[SLOT];
+	int64_t cursor = 0;
+	struct ax_checkpoint_field fields[] = { { "cursor", &cursor }, { NULL, NULL } };
+	size_t synced_at = SLOT + 1;
+	for (int64_t gen = 1; gen <= 14; gen++) {
+		cursor = gen * 100;
+		assert_int_equal(ax_checkpoint_fields_save(path, fields, 4), AX_OK);
+		char *slots = slots_of(path);
+		assert_int_equal(load_cursor(path), cursor);
+		if (synced_at <= SLOT && gen % 4 != 0) /* within a run: the synced copy is as it was */
+			assert_memory_equal(slots + synced_at, synced, SLOT);
+		if (gen % 4 == 3) { /* the last of a run: synced */
+			synced_at = slot_with(slots, cursor);
+			memcpy(synced, slots + synced_at, SLOT);
+		}
+		free(slots);
+	}
+	/* gen 14 is in the slot of gens 12-15, gen 11 synced in the other: tear 14 */
+	overwrite(path, "XX", 2, (long)(SLOT - synced_at + 30));
+	assert_int_equal(load_cursor(path), 1100);
+	assert_int_equal(ax_checkpoint_fields_save(path, fields, 0), AX_ERR_USAGE);
+	free(path);
+}
+
 /* A version 1 file (one copy) reads, and the next save makes it two
  * slots; each slot alone reads as a version 1 file (an earlier annexa). */
 static void test_checkpoint_version_1(void **state)
@@ -346,6 +384,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_torn_temp_file_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_damaged_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_two_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_sync_every, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_paths_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_survives_restart, setup, teardown),
