@@ -139,6 +139,18 @@ static char *segment_path(const struct ax_spool *sp, uint64_t base)
 	return path;
 }
 
+/* Deletes a segment no output needs, its file and its fd. */
+static void delete_segment(const struct ax_spool *sp, const struct segment *s)
+{
+	if (sp->dir) {
+		char *path = segment_path(sp, s->base);
+		if (path && unlink(path) != 0)
+			ax_warn(LOG_NAME, "cannot delete %s: %s", path, strerror(errno));
+		free(path);
+	}
+	close(s->fd);
+}
+
 /* ---- reading frames (shared by the startup scan and the readers) ---- */
 
 static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
@@ -617,13 +629,7 @@ static void drop_oldest(struct ax_spool *sp)
 		" bytes, %" PRIu64 " records not yet delivered", s->base, s->size, total);
 	sp->stats.dropped += total;
 	sp->dropped_untaken += total;
-	if (sp->dir) {
-		char *path = segment_path(sp, s->base);
-		if (path)
-			unlink(path);
-		free(path);
-	}
-	close(s->fd);
+	delete_segment(sp, s);
 	sp->bytes -= s->size;
 	memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(*sp->segs));
 	sp->nsegs--;
@@ -1562,15 +1568,8 @@ static void release_segments(struct ax_spool *sp)
 		pthread_mutex_lock(&sp->lock);
 		n = take_released(sp, gone);
 		pthread_mutex_unlock(&sp->lock);
-		for (size_t i = 0; i < n; i++) {
-			if (sp->dir) {
-				char *path = segment_path(sp, gone[i].base);
-				if (path && unlink(path) != 0)
-					ax_warn(LOG_NAME, "cannot delete %s: %s", path, strerror(errno));
-				free(path);
-			}
-			close(gone[i].fd);
-		}
+		for (size_t i = 0; i < n; i++)
+			delete_segment(sp, &gone[i]);
 	} while (n == RELEASE_MAX);
 }
 
