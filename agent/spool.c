@@ -78,6 +78,7 @@ struct ax_spool {
 	pthread_cond_t sync_wake, synced; /* under lock: a request for the syncer; synced_end moved */
 	pthread_t syncer;
 	bool syncer_started, syncer_quit, sync_wanted, store_wanted;
+	bool sync_failed;          /* under sync_lock: no sync is trusted any more (ax_spool_sync) */
 	atomic_bool io_failing;    /* told: the disk refuses the writer's or the syncer's writes */
 	uint64_t synced_end;       /* under lock: every byte before it is durable */
 	int cursors_fd;           /* STATE_DIR/spool/cursors, rewritten in place; -1: not open */
@@ -1089,14 +1090,23 @@ ax_err ax_spool_append(struct ax_spool *sp, const struct ax_record *r, const ato
 	return AX_OK;
 }
 
+/* After a sync failed, none is tried again: the kernel may have dropped
+ * the pages it could not write, and a later sync that works would say
+ * nothing of them. Records spooled since the last good sync then never
+ * count as durable (no source checkpoint moves past them, no output reads
+ * them) until a restart, whose sources read them again. */
 ax_err ax_spool_sync(struct ax_spool *sp)
 {
 	if (!syncs(sp))
 		return AX_OK;
-	int fds[8];
+	int fds[64]; /* segments are spool_max_size / 8 or more: some 9 are unsynced at most */
 	size_t n = 0;
 	bool dir = false;
 	pthread_mutex_lock(&sp->sync_lock); /* a sync under way elsewhere may hold segments this one needs */
+	if (sp->sync_failed) {
+		pthread_mutex_unlock(&sp->sync_lock);
+		return AX_ERR_IO;
+	}
 	pthread_mutex_lock(&sp->lock);
 	uint64_t target = sp->end;
 	if (!store_before(sp, target)) { /* it said why */
@@ -1104,11 +1114,15 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 		pthread_mutex_unlock(&sp->sync_lock);
 		return AX_ERR_IO;
 	}
-	for (size_t i = 0; i < sp->nsegs && n < 8; i++) {
-		if (sp->segs[i].unsynced && (fds[n] = dup(sp->segs[i].fd)) >= 0) {
-			sp->segs[i].unsynced = false;
-			n++;
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		if (!sp->segs[i].unsynced)
+			continue;
+		if (n == sizeof(fds) / sizeof(fds[0]) || (fds[n] = dup(sp->segs[i].fd)) < 0) {
+			target = sp->segs[i].base; /* the rest next time */
+			break;
 		}
+		sp->segs[i].unsynced = false;
+		n++;
 	}
 	dir = sp->dir_unsynced;
 	sp->dir_unsynced = false;
@@ -1126,7 +1140,10 @@ ax_err ax_spool_sync(struct ax_spool *sp)
 		close(dfd);
 	}
 	if (err) {
-		ax_error(LOG_NAME, "cannot sync %s: %s", sp->dir, strerror(errno));
+		sp->sync_failed = true;
+		ax_error(LOG_NAME, "cannot sync %s: %s. The records spooled since the last sync may not be on disk: "
+			 "no output gets them and no source moves past them; fix the disk and restart annexa (the "
+			 "sources read them again)", sp->dir, strerror(errno));
 	} else {
 		pthread_mutex_lock(&sp->lock);
 		if (target > sp->synced_end)

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +18,22 @@
 #include <unistd.h>
 
 #include "spool.h"
+
+/* Linked with -Wl,--wrap=fdatasync: the spool's syncs come here, and fail
+ * while fail_syncs says so (a disk that cannot write). */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+static atomic_int fail_syncs;
+
+int __wrap_fdatasync(int fd)
+{
+	if (atomic_load(&fail_syncs) > 0) {
+		atomic_fetch_sub(&fail_syncs, 1);
+		errno = EIO;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
 
 static const char *const two_outputs[] = { "a", "b" };
 static const char *const ctl[] = { "8.15", "5.17", "8.2" };
@@ -357,6 +374,30 @@ static void test_commit_deletes_all_behind(void **state)
 	ax_spool_get_stats(f->sp, &st);
 	assert_int_equal(st.segments, 1);
 	assert_true(st.bytes < (256 << 10));
+	ax_spool_reader_close(a);
+	done(f);
+}
+
+/* After a sync failed, a later one that works proves nothing (the kernel
+ * may have dropped the pages it could not write): the spool stays synced
+ * to before the failure, and readers get nothing past it. */
+static void test_failed_sync_sticks(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture(64 << 20, 0);
+	f->conf.noutputs = 1;
+	open_spool(f);
+	append(f, 0, 100);
+	uint64_t good = ax_spool_synced(f->sp, 0, 0);
+	append_unsynced(f, 100, 200);
+	atomic_store(&fail_syncs, 1);
+	assert_int_equal(ax_spool_sync(f->sp), AX_ERR_IO);
+	assert_int_equal(atomic_load(&fail_syncs), 0); /* the wrapper failed it */
+	assert_int_equal(ax_spool_sync(f->sp), AX_ERR_IO); /* the disk syncs again: not trusted */
+	assert_int_equal(ax_spool_synced(f->sp, 0, 0), good);
+	assert_true(ax_spool_end(f->sp) > good);
+	struct ax_spool_reader *a = reader(f, "a");
+	assert_int_equal(read_all(a, 0), 100);
 	ax_spool_reader_close(a);
 	done(f);
 }
@@ -976,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_bit_flip),
 		cmocka_unit_test(test_full_pauses),
 		cmocka_unit_test(test_commit_deletes_all_behind),
+		cmocka_unit_test(test_failed_sync_sticks),
 		cmocka_unit_test(test_full_own_records),
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_drop_oldest_memory),
